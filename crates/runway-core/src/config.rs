@@ -1,0 +1,528 @@
+//! Configuration: defaults, then an optional TOML file, then `RUNWAY_*`
+//! environment variables (nested with `__`), then command-line flags.
+//!
+//! Any key may also be read from a file by setting `RUNWAY_<KEY>_FILE`, which
+//! is how Kubernetes secrets are mounted. Unknown `RUNWAY_*` variables are
+//! reported as warnings; invalid values are errors that name the key.
+//!
+//! `docs/configuration.md` documents every key; a test keeps the two in step.
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::{Figment, Profile};
+use serde::{Deserialize, Serialize};
+
+use crate::Secret;
+
+/// Environment variable prefix for every key.
+pub const ENV_PREFIX: &str = "RUNWAY_";
+/// The variable naming the TOML file (also `--config`).
+pub const CONFIG_FILE_ENV: &str = "RUNWAY_CONFIG";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address the HTTP server listens on.
+    pub listen: SocketAddr,
+    /// Directory holding the embedded database, blobs and generated keys.
+    pub data_dir: PathBuf,
+    /// Database URL. Empty means the embedded SQLite file `<data_dir>/runway.db`.
+    pub database_url: Option<Secret>,
+    /// `text` or `json` log lines.
+    pub log_format: LogFormat,
+    /// A `tracing` env-filter directive, e.g. `info,runway_server=debug`.
+    pub log_filter: String,
+    pub http: HttpConfig,
+    pub auth: AuthConfig,
+    pub rate_limit: RateLimitConfig,
+    pub idempotency: IdempotencyConfig,
+    pub cache: CacheConfig,
+    pub jobs: JobsConfig,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Largest accepted request body, in bytes.
+    pub body_limit_bytes: usize,
+    /// A request that takes longer than this gets 503 `request_timeout`.
+    pub request_timeout_secs: u64,
+    /// On SIGTERM, how long in-flight requests and running jobs may take to finish.
+    pub shutdown_grace_secs: u64,
+    /// Origins allowed by CORS (`*` for any). Empty disables CORS.
+    pub cors_allowed_origins: Vec<String>,
+    /// Take the client address from the last `X-Forwarded-For` hop (behind an ALB).
+    pub trust_forwarded_for: bool,
+    /// Send `Strict-Transport-Security` (enable when served over HTTPS).
+    pub hsts: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// `iss` claim of access tokens.
+    pub issuer: String,
+    /// `aud` claim of access tokens.
+    pub audience: String,
+    /// Access-token lifetime in seconds.
+    pub access_token_ttl_secs: u64,
+    /// Refresh-token lifetime in seconds.
+    pub refresh_token_ttl_secs: u64,
+    /// HS256 signing key (at least 32 bytes). Empty: generated once and kept in `<data_dir>/jwt-secret`.
+    pub jwt_secret: Option<Secret>,
+    /// Shortest accepted password, in characters.
+    pub password_min_length: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RateLimitConfig {
+    /// Requests per minute to `/v1/auth/*` from one client address.
+    pub auth_per_ip_per_minute: u64,
+    /// Login and registration attempts per minute for one email address.
+    pub auth_per_account_per_minute: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IdempotencyConfig {
+    /// How long a stored response is replayed for the same `Idempotency-Key`.
+    pub ttl_secs: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CacheConfig {
+    /// Entries kept by the in-process cache before the least used are evicted.
+    pub max_entries: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct JobsConfig {
+    /// Jobs run at once by one worker process.
+    pub concurrency: usize,
+    /// How often an idle worker polls the queue, in milliseconds.
+    pub poll_interval_ms: u64,
+    /// Lease (visibility timeout) of a claimed job; renewed while it runs.
+    pub lease_secs: u64,
+    /// Attempts before a job is dead-lettered.
+    pub max_attempts: u32,
+    /// First retry delay; doubles each attempt, with jitter.
+    pub backoff_base_ms: u64,
+    /// Longest retry delay.
+    pub backoff_max_secs: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./data"),
+            database_url: None,
+            log_format: LogFormat::Text,
+            log_filter: "info".into(),
+            http: HttpConfig::default(),
+            auth: AuthConfig::default(),
+            rate_limit: RateLimitConfig::default(),
+            idempotency: IdempotencyConfig::default(),
+            cache: CacheConfig::default(),
+            jobs: JobsConfig::default(),
+        }
+    }
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            body_limit_bytes: 1024 * 1024,
+            request_timeout_secs: 30,
+            shutdown_grace_secs: 25,
+            cors_allowed_origins: Vec::new(),
+            trust_forwarded_for: false,
+            hsts: false,
+        }
+    }
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            issuer: "runway".into(),
+            audience: "runway-api".into(),
+            access_token_ttl_secs: 15 * 60,
+            refresh_token_ttl_secs: 30 * 24 * 3600,
+            jwt_secret: None,
+            password_min_length: 10,
+        }
+    }
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        RateLimitConfig {
+            auth_per_ip_per_minute: 60,
+            auth_per_account_per_minute: 10,
+        }
+    }
+}
+
+impl Default for IdempotencyConfig {
+    fn default() -> Self {
+        IdempotencyConfig {
+            ttl_secs: 24 * 3600,
+        }
+    }
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        CacheConfig {
+            max_entries: 100_000,
+        }
+    }
+}
+
+impl Default for JobsConfig {
+    fn default() -> Self {
+        JobsConfig {
+            concurrency: 4,
+            poll_interval_ms: 1000,
+            lease_secs: 30,
+            max_attempts: 8,
+            backoff_base_ms: 1000,
+            backoff_max_secs: 3600,
+        }
+    }
+}
+
+/// Values given on the command line; they win over every other source.
+#[derive(Debug, Default, Clone)]
+pub struct CliOverrides {
+    pub listen: Option<SocketAddr>,
+    pub data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Load(String),
+    #[error("configuration key `{key}` ({env}): {message}")]
+    Invalid {
+        key: String,
+        env: String,
+        message: String,
+    },
+    #[error("configuration: cannot read {var} ({path}): {source}")]
+    SecretFile {
+        var: String,
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+/// The loaded configuration plus warnings worth logging once telemetry is up.
+#[derive(Debug)]
+pub struct Loaded {
+    pub config: Config,
+    pub warnings: Vec<String>,
+}
+
+impl Config {
+    /// Load from every source, in order of precedence. Reads the process
+    /// environment.
+    pub fn load(file: Option<&Path>, cli: &CliOverrides) -> Result<Loaded, ConfigError> {
+        let known = known_keys();
+        let mut warnings = Vec::new();
+        let mut figment = Figment::new();
+
+        if let Some(path) = file {
+            if !path.exists() {
+                return Err(ConfigError::Load(format!(
+                    "config file {} does not exist",
+                    path.display()
+                )));
+            }
+            figment = figment.merge(Toml::file_exact(path));
+        }
+
+        let known_env = known.clone();
+        figment = figment.merge(
+            Env::raw()
+                .filter_map(move |raw| {
+                    let key = env_to_key(raw.as_str())?;
+                    known_env.contains(&key).then(|| key.into())
+                })
+                .profile(Profile::Default),
+        );
+
+        // `RUNWAY_<KEY>_FILE`: read the value of <KEY> from a file.
+        for (var, value) in std::env::vars() {
+            let Some(key) = env_to_key(&var) else {
+                continue;
+            };
+            if known.contains(&key) || var == CONFIG_FILE_ENV {
+                continue;
+            }
+            if let Some(target) = key.strip_suffix("_file").filter(|k| known.contains(*k)) {
+                let contents =
+                    std::fs::read_to_string(&value).map_err(|source| ConfigError::SecretFile {
+                        var: var.clone(),
+                        path: value.clone(),
+                        source,
+                    })?;
+                let contents = contents.trim_end_matches(['\r', '\n']).to_string();
+                figment = figment.merge(Serialized::default(target, contents));
+                continue;
+            }
+            warnings.push(format!("unknown configuration variable {var} is ignored"));
+        }
+
+        if let Some(listen) = cli.listen {
+            figment = figment.merge(Serialized::default("listen", listen));
+        }
+        if let Some(dir) = &cli.data_dir {
+            figment = figment.merge(Serialized::default("data_dir", dir));
+        }
+
+        let config: Config = figment.extract().map_err(|e| {
+            let key = e.path.join(".");
+            if key.is_empty() {
+                ConfigError::Load(e.to_string())
+            } else {
+                ConfigError::Invalid {
+                    env: key_to_env(&key),
+                    key,
+                    message: e.kind.to_string(),
+                }
+            }
+        })?;
+        config.validate()?;
+        Ok(Loaded { config, warnings })
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        fn invalid(key: &str, message: &str) -> ConfigError {
+            ConfigError::Invalid {
+                key: key.into(),
+                env: key_to_env(key),
+                message: message.into(),
+            }
+        }
+        if let Some(url) = &self.database_url {
+            let url = url.expose();
+            if !url.starts_with("sqlite:") {
+                return Err(invalid(
+                    "database_url",
+                    "unsupported scheme: expected sqlite://PATH",
+                ));
+            }
+        }
+        if self.http.body_limit_bytes < 1024 {
+            return Err(invalid("http.body_limit_bytes", "must be at least 1024"));
+        }
+        if self.http.request_timeout_secs == 0 {
+            return Err(invalid("http.request_timeout_secs", "must be at least 1"));
+        }
+        for origin in &self.http.cors_allowed_origins {
+            if origin != "*" && !(origin.starts_with("http://") || origin.starts_with("https://")) {
+                return Err(invalid(
+                    "http.cors_allowed_origins",
+                    "each origin must be `*` or start with http:// or https://",
+                ));
+            }
+        }
+        if self.auth.access_token_ttl_secs == 0 || self.auth.refresh_token_ttl_secs == 0 {
+            return Err(invalid(
+                "auth.access_token_ttl_secs",
+                "token lifetimes must be positive",
+            ));
+        }
+        if let Some(secret) = &self.auth.jwt_secret
+            && secret.expose().len() < 32
+        {
+            return Err(invalid("auth.jwt_secret", "must be at least 32 bytes"));
+        }
+        if self.auth.password_min_length < 8 {
+            return Err(invalid("auth.password_min_length", "must be at least 8"));
+        }
+        if self.rate_limit.auth_per_ip_per_minute == 0
+            || self.rate_limit.auth_per_account_per_minute == 0
+        {
+            return Err(invalid("rate_limit", "limits must be at least 1"));
+        }
+        if self.jobs.concurrency == 0 {
+            return Err(invalid("jobs.concurrency", "must be at least 1"));
+        }
+        if self.jobs.lease_secs < 2 {
+            return Err(invalid("jobs.lease_secs", "must be at least 2"));
+        }
+        if self.jobs.max_attempts == 0 {
+            return Err(invalid("jobs.max_attempts", "must be at least 1"));
+        }
+        if self.jobs.poll_interval_ms == 0 {
+            return Err(invalid("jobs.poll_interval_ms", "must be at least 1"));
+        }
+        Ok(())
+    }
+
+    /// The database URL in effect: the configured one, or the embedded SQLite file.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) if !url.expose().is_empty() => url.expose().to_string(),
+            _ => format!("sqlite://{}", self.data_dir.join("runway.db").display()),
+        }
+    }
+}
+
+/// Every configuration key, dotted (`auth.jwt_secret`), derived from the types.
+pub fn known_keys() -> BTreeSet<String> {
+    fn walk(prefix: &str, value: &serde_json::Value, out: &mut BTreeSet<String>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (k, v) in map {
+                    let key = if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}.{k}")
+                    };
+                    walk(&key, v, out);
+                }
+            }
+            _ => {
+                out.insert(prefix.to_string());
+            }
+        }
+    }
+    let value = serde_json::to_value(Config::default()).expect("config serializes");
+    let mut out = BTreeSet::new();
+    walk("", &value, &mut out);
+    out
+}
+
+/// `RUNWAY_AUTH__JWT_SECRET` -> `auth.jwt_secret`.
+fn env_to_key(var: &str) -> Option<String> {
+    let rest = var.strip_prefix(ENV_PREFIX)?;
+    Some(rest.to_ascii_lowercase().replace("__", "."))
+}
+
+/// `auth.jwt_secret` -> `RUNWAY_AUTH__JWT_SECRET`.
+pub fn key_to_env(key: &str) -> String {
+    format!(
+        "{ENV_PREFIX}{}",
+        key.replace('.', "__").to_ascii_uppercase()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use figment::Jail;
+
+    #[test]
+    fn defaults_are_the_documented_ones() {
+        Jail::expect_with(|_| {
+            let loaded = Config::load(None, &CliOverrides::default()).unwrap();
+            assert_eq!(loaded.config.listen.to_string(), "127.0.0.1:8080");
+            assert_eq!(loaded.config.data_dir, PathBuf::from("./data"));
+            assert_eq!(loaded.config.database_url(), "sqlite://./data/runway.db");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn precedence_file_env_cli() {
+        Jail::expect_with(|jail| {
+            jail.create_file(
+                "runway.toml",
+                "listen = \"127.0.0.1:9000\"\nlog_filter = \"debug\"\n[jobs]\nconcurrency = 2\n",
+            )?;
+            jail.set_env("RUNWAY_JOBS__CONCURRENCY", "7");
+            jail.set_env("RUNWAY_LOG_FORMAT", "json");
+            let cli = CliOverrides {
+                listen: Some("127.0.0.1:9001".parse().unwrap()),
+                data_dir: None,
+            };
+            let c = Config::load(Some(Path::new("runway.toml")), &cli)
+                .unwrap()
+                .config;
+            assert_eq!(c.listen.to_string(), "127.0.0.1:9001");
+            assert_eq!(c.log_filter, "debug");
+            assert_eq!(c.jobs.concurrency, 7);
+            assert_eq!(c.log_format, LogFormat::Json);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn secrets_from_files_and_unknown_vars_warn() {
+        Jail::expect_with(|jail| {
+            jail.create_file("secret", "0123456789abcdef0123456789abcdef\n")?;
+            jail.set_env("RUNWAY_AUTH__JWT_SECRET_FILE", "secret");
+            jail.set_env("RUNWAY_NOT_A_KEY", "1");
+            let loaded = Config::load(None, &CliOverrides::default()).unwrap();
+            assert_eq!(
+                loaded.config.auth.jwt_secret.unwrap().expose(),
+                "0123456789abcdef0123456789abcdef"
+            );
+            assert_eq!(loaded.warnings.len(), 1);
+            assert!(loaded.warnings[0].contains("RUNWAY_NOT_A_KEY"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn invalid_values_name_the_key() {
+        Jail::expect_with(|jail| {
+            jail.set_env("RUNWAY_HTTP__BODY_LIMIT_BYTES", "lots");
+            let err = Config::load(None, &CliOverrides::default()).unwrap_err();
+            let msg = err.to_string();
+            assert!(msg.contains("http.body_limit_bytes"), "{msg}");
+            assert!(msg.contains("RUNWAY_HTTP__BODY_LIMIT_BYTES"), "{msg}");
+            Ok(())
+        });
+        Jail::expect_with(|jail| {
+            jail.set_env("RUNWAY_JOBS__CONCURRENCY", "0");
+            let err = Config::load(None, &CliOverrides::default()).unwrap_err();
+            assert!(err.to_string().contains("jobs.concurrency"));
+            Ok(())
+        });
+        Jail::expect_with(|jail| {
+            jail.set_env("RUNWAY_LISTEN", "not-an-address");
+            let err = Config::load(None, &CliOverrides::default()).unwrap_err();
+            assert!(err.to_string().contains("listen"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_keys_in_the_file_are_errors() {
+        Jail::expect_with(|jail| {
+            jail.create_file("runway.toml", "[http]\nbody_limit = 5\n")?;
+            let err =
+                Config::load(Some(Path::new("runway.toml")), &CliOverrides::default()).unwrap_err();
+            assert!(err.to_string().contains("body_limit"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn missing_secret_file_is_an_error_without_the_value() {
+        Jail::expect_with(|jail| {
+            jail.set_env("RUNWAY_AUTH__JWT_SECRET_FILE", "/nonexistent/secret");
+            let err = Config::load(None, &CliOverrides::default()).unwrap_err();
+            assert!(err.to_string().contains("RUNWAY_AUTH__JWT_SECRET_FILE"));
+            Ok(())
+        });
+    }
+}

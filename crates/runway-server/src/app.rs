@@ -1,0 +1,259 @@
+//! Assembling runway from configuration, and running it.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, HeaderValue, Method, header};
+use axum::middleware::from_fn_with_state;
+use runway_cache::{KeyValue, MemoryKv};
+use runway_core::Config;
+use runway_jobs::{Backoff, DbQueue, Job, Queue, Registry, Worker, WorkerConfig};
+use runway_store::{Db, DbOptions};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+use crate::auth::tokens::Tokens;
+use crate::http::idempotency::{IDEMPOTENCY_KEY, idempotency};
+use crate::http::middleware::{
+    X_REQUEST_ID, method_not_allowed, not_found, observe, panic_response, security_headers, timeout,
+};
+use crate::metrics::{JobMetrics, Metrics};
+use crate::state::AppState;
+
+/// What a `serve` process runs besides the API.
+#[derive(Debug, Clone, Copy)]
+pub struct ServeOptions {
+    /// Run job workers in this process (`serve`), or only the API
+    /// (`serve --no-workers`, for API pods).
+    pub workers: bool,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        ServeOptions { workers: true }
+    }
+}
+
+/// A configured runway instance: backends connected, schema migrated.
+pub struct Runway {
+    state: AppState,
+    registry: Registry<AppState>,
+}
+
+impl Runway {
+    /// Connect the backends named by `config` and apply migrations.
+    pub async fn build(config: Config) -> anyhow::Result<Runway> {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
+        let db = Db::connect(&config.database_url(), &DbOptions::default())
+            .await
+            .context("connecting to the database")?;
+        db.migrate().await.context("applying database migrations")?;
+        let queue: Arc<dyn Queue> = Arc::new(DbQueue::new(db.clone(), "default"));
+        let kv: Arc<dyn KeyValue> = Arc::new(MemoryKv::new(config.cache.max_entries));
+        let tokens = Tokens::load(&config.auth, &config.data_dir).context("loading token keys")?;
+        let state = AppState::new(
+            Arc::new(config),
+            db,
+            queue,
+            kv,
+            tokens,
+            Arc::new(Metrics::new()),
+        );
+        Ok(Runway {
+            state,
+            registry: crate::jobs::registry(),
+        })
+    }
+
+    /// Add a job kind (for embedders and tests); built-in kinds are already registered.
+    pub fn register_job<J: Job<Context = AppState>>(mut self) -> Self {
+        self.registry = self.registry.register::<J>();
+        self
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    pub fn router(&self) -> Router {
+        router(self.state.clone())
+    }
+
+    fn worker(&self) -> Worker<AppState> {
+        let jobs = &self.state.config.jobs;
+        for kind in self.registry.kinds() {
+            self.state.metrics.register_job_kind(kind);
+        }
+        Worker::new(
+            self.state.queue.clone(),
+            self.registry.clone(),
+            self.state.clone(),
+            WorkerConfig {
+                concurrency: jobs.concurrency,
+                poll_interval: Duration::from_millis(jobs.poll_interval_ms),
+                lease: Duration::from_secs(jobs.lease_secs),
+                max_attempts: jobs.max_attempts,
+                backoff: Backoff {
+                    base: Duration::from_millis(jobs.backoff_base_ms),
+                    max: Duration::from_secs(jobs.backoff_max_secs),
+                },
+                shutdown_grace: Duration::from_secs(self.state.config.http.shutdown_grace_secs),
+            },
+        )
+        .with_events(Arc::new(JobMetrics(self.state.metrics.clone())))
+    }
+
+    /// Serve the API on `listener` (and run workers unless disabled) until
+    /// `shutdown` resolves. Then: readiness fails at once, the listener
+    /// closes, in-flight requests and running jobs get up to
+    /// `http.shutdown_grace_secs` to finish, and this returns `Ok`.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        options: ServeOptions,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let grace = Duration::from_secs(self.state.config.http.shutdown_grace_secs);
+        let cancel = CancellationToken::new();
+        let worker = options.workers.then(|| {
+            let worker = self.worker();
+            tokio::spawn(worker.run(cancel.clone()))
+        });
+        let addr = listener.local_addr()?;
+        tracing::info!(%addr, workers = options.workers, "runway listening on http://{addr}");
+
+        let state = self.state.clone();
+        let draining = CancellationToken::new();
+        let on_signal = {
+            let draining = draining.clone();
+            let cancel = cancel.clone();
+            async move {
+                shutdown.await;
+                tracing::info!("shutdown requested: draining requests and jobs");
+                state.begin_shutdown();
+                cancel.cancel();
+                draining.cancel();
+            }
+        };
+        let app = self
+            .router()
+            .into_make_service_with_connect_info::<SocketAddr>();
+        let server = axum::serve(listener, app).with_graceful_shutdown(on_signal);
+        tokio::select! {
+            result = server => result.context("HTTP server")?,
+            _ = async { draining.cancelled().await; tokio::time::sleep(grace).await } => {
+                tracing::warn!("shutdown grace elapsed; closing remaining connections");
+            }
+        }
+        if let Some(worker) = worker {
+            worker.await.context("worker task")?;
+        }
+        self.state.db.close().await;
+        tracing::info!("shutdown complete");
+        Ok(())
+    }
+
+    /// Run only the job workers until `shutdown` resolves, then drain.
+    pub async fn work(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let cancel = CancellationToken::new();
+        let worker = tokio::spawn(self.worker().run(cancel.clone()));
+        tracing::info!(kinds = ?self.registry.kinds().collect::<Vec<_>>(), "runway worker started");
+        shutdown.await;
+        tracing::info!("shutdown requested: draining jobs");
+        cancel.cancel();
+        worker.await.context("worker task")?;
+        self.state.db.close().await;
+        Ok(())
+    }
+
+    /// Run every due job now, in this task (tests and tooling).
+    pub async fn run_pending_jobs(&self) -> anyhow::Result<usize> {
+        Ok(self.worker().run_until_idle().await?)
+    }
+}
+
+/// The whole HTTP app with its middleware.
+pub fn router(state: AppState) -> Router {
+    let config = state.config.clone();
+    let (api, _) = crate::routes::api().split_for_parts();
+    let mut app = api
+        .merge(crate::routes::docs())
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(from_fn_with_state(state.clone(), idempotency))
+        .layer(DefaultBodyLimit::max(config.http.body_limit_bytes))
+        .layer(from_fn_with_state(state.clone(), timeout));
+    if let Some(cors) = cors(&config.http.cors_allowed_origins) {
+        app = app.layer(cors);
+    }
+    app.layer(from_fn_with_state(state.clone(), security_headers))
+        .layer(from_fn_with_state(state.clone(), observe))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .with_state(state)
+}
+
+fn cors(origins: &[String]) -> Option<CorsLayer> {
+    if origins.is_empty() {
+        return None;
+    }
+    let allow = if origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(
+            origins
+                .iter()
+                .filter_map(|o| HeaderValue::from_str(o.trim_end_matches('/')).ok()),
+        )
+    };
+    Some(
+        CorsLayer::new()
+            .allow_origin(allow)
+            .allow_methods([
+                Method::GET,
+                Method::POST,
+                Method::PUT,
+                Method::PATCH,
+                Method::DELETE,
+            ])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                IDEMPOTENCY_KEY.clone(),
+                X_REQUEST_ID.clone(),
+            ])
+            .expose_headers([
+                X_REQUEST_ID.clone(),
+                header::RETRY_AFTER,
+                HeaderName::from_static("idempotent-replayed"),
+            ])
+            .max_age(Duration::from_secs(600)),
+    )
+}
+
+/// Resolves on SIGTERM or SIGINT.
+pub async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot listen for SIGTERM");
+            std::future::pending::<()>().await;
+            unreachable!()
+        }
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}

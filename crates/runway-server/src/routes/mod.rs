@@ -1,0 +1,38 @@
+//! HTTP routes, one module per resource. `router` assembles them with the
+//! OpenAPI description collected from the handlers' annotations.
+
+pub mod auth;
+pub mod docs;
+pub mod health;
+pub mod me;
+
+use axum::Router;
+use axum::routing::get;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::state::AppState;
+
+/// Every documented route, with its OpenAPI description.
+pub fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(crate::openapi::base())
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+        .routes(routes!(health::metrics))
+        .routes(routes!(auth::register))
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::refresh))
+        .routes(routes!(auth::logout))
+        .routes(routes!(me::get_me, me::delete_me))
+}
+
+/// Routes that serve the documentation itself.
+pub fn docs() -> Router<AppState> {
+    Router::new()
+        .route("/openapi.json", get(docs::openapi_json))
+        .route("/docs", get(docs::page))
+        .route("/docs/", get(docs::page))
+        .route("/docs/swagger-ui-bundle.js", get(docs::bundle_js))
+        .route("/docs/swagger-ui.css", get(docs::css))
+        .route("/docs/init.js", get(docs::init_js))
+}

@@ -1,0 +1,64 @@
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use runway_cache::{Idempotency, KeyValue, RateLimiter};
+use runway_core::Config;
+use runway_jobs::Queue;
+use runway_store::Db;
+
+use crate::auth::password::Passwords;
+use crate::auth::tokens::Tokens;
+use crate::metrics::Metrics;
+
+/// Everything a handler or a job needs. Cheap to clone: all fields are shared.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: Db,
+    pub queue: Arc<dyn Queue>,
+    pub kv: Arc<dyn KeyValue>,
+    pub rate_limiter: RateLimiter,
+    pub idempotency: Idempotency,
+    pub tokens: Arc<Tokens>,
+    pub passwords: Passwords,
+    pub metrics: Arc<Metrics>,
+    shutting_down: Arc<AtomicBool>,
+}
+
+impl AppState {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        config: Arc<Config>,
+        db: Db,
+        queue: Arc<dyn Queue>,
+        kv: Arc<dyn KeyValue>,
+        tokens: Tokens,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        let idempotency = Idempotency::new(
+            kv.clone(),
+            std::time::Duration::from_secs(config.idempotency.ttl_secs),
+            std::time::Duration::from_secs(config.http.request_timeout_secs + 5),
+        );
+        AppState {
+            rate_limiter: RateLimiter::new(kv.clone()),
+            idempotency,
+            config,
+            db,
+            queue,
+            kv,
+            tokens: Arc::new(tokens),
+            passwords: Passwords::new(),
+            metrics,
+            shutting_down: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    pub fn is_shutting_down(&self) -> bool {
+        self.shutting_down.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn begin_shutdown(&self) {
+        self.shutting_down.store(true, Ordering::SeqCst);
+    }
+}

@@ -1,0 +1,76 @@
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn auth_routes_are_limited_per_address() {
+    let app = TestApp::spawn_with(
+        |c| {
+            c.rate_limit.auth_per_ip_per_minute = 5;
+            c.rate_limit.auth_per_account_per_minute = 100;
+        },
+        |r| r,
+    )
+    .await;
+    let mut statuses = Vec::new();
+    for i in 0..12 {
+        let resp = app
+            .post(
+                "/v1/auth/login",
+                json!({"email": format!("u{i}@example.com"), "password": "wrong password"}),
+            )
+            .await;
+        statuses.push(resp.status());
+        if resp.status() == StatusCode::TOO_MANY_REQUESTS {
+            let retry: u64 = resp.headers()["retry-after"]
+                .to_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert!((1..=60).contains(&retry));
+            assert_problem(resp, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+        }
+    }
+    let limited = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    // 5 per minute; a minute boundary inside the loop allows at most 5 more.
+    assert!(limited >= 2, "{statuses:?}");
+    assert!(statuses[..5].iter().all(|s| *s == StatusCode::UNAUTHORIZED));
+}
+
+#[tokio::test]
+async fn logins_are_limited_per_account() {
+    let app = TestApp::spawn_with(
+        |c| {
+            c.rate_limit.auth_per_ip_per_minute = 1000;
+            c.rate_limit.auth_per_account_per_minute = 3;
+        },
+        |r| r,
+    )
+    .await;
+    let mut victim = Vec::new();
+    for _ in 0..8 {
+        let resp = app
+            .post(
+                "/v1/auth/login",
+                json!({"email": "Victim@example.com", "password": "guess guess guess"}),
+            )
+            .await;
+        victim.push(resp.status());
+    }
+    assert!(
+        victim.contains(&StatusCode::TOO_MANY_REQUESTS),
+        "{victim:?}"
+    );
+    // Another account is not affected.
+    let other = app
+        .post(
+            "/v1/auth/login",
+            json!({"email": "bystander@example.com", "password": "guess guess guess"}),
+        )
+        .await;
+    assert_eq!(other.status(), StatusCode::UNAUTHORIZED);
+}

@@ -1,0 +1,10 @@
+//! The `runway` binary: parse the command line, load configuration, hand
+//! over to the library. Nothing else lives here.
+
+mod cli;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    cli::main()
+}
