@@ -71,7 +71,7 @@ mod tests {
         }
         // A window boundary may fall inside the loop; at least the limit
         // is reached in one window.
-        assert!(allowed >= 3 && allowed <= 4, "{allowed}");
+        assert!((3..=4).contains(&allowed), "{allowed}");
         let retry_after = limited.expect("limited");
         assert!(retry_after <= window && retry_after > Duration::ZERO);
         assert!(matches!(

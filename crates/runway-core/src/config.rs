@@ -425,6 +425,8 @@ pub fn key_to_env(key: &str) -> String {
 }
 
 #[cfg(test)]
+// figment's Jail closures return figment::Error, which is large; fine in tests.
+#[allow(clippy::result_large_err)]
 mod tests {
     use super::*;
     use figment::Jail;

@@ -29,7 +29,7 @@ fn main() {
     let args = Arguments::from_args();
     let tests = vec![Trial::test(
         "job_survives_kill_9_and_completes_exactly_once",
-        || job_survives_kill_9(),
+        job_survives_kill_9,
     )];
     libtest_mimic::run(&args, tests).exit();
 }
@@ -127,12 +127,30 @@ fn child(dir: PathBuf) {
     });
 }
 
-fn spawn_child(dir: &Path) -> Child {
-    Command::new(std::env::current_exe().unwrap())
-        .env(CHILD_ENV, dir)
-        .stdin(Stdio::null())
-        .spawn()
-        .unwrap()
+/// A worker process, killed and reaped if the test fails part-way.
+struct WorkerProcess(Child);
+
+impl WorkerProcess {
+    fn pid(&self) -> nix::unistd::Pid {
+        nix::unistd::Pid::from_raw(self.0.id() as i32)
+    }
+}
+
+impl Drop for WorkerProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn spawn_child(dir: &Path) -> WorkerProcess {
+    WorkerProcess(
+        Command::new(std::env::current_exe().unwrap())
+            .env(CHILD_ENV, dir)
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap(),
+    )
 }
 
 fn wait_for(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) -> Result<(), Failed> {
@@ -171,11 +189,8 @@ fn job_survives_kill_9() -> Result<(), Failed> {
     wait_for("first run to start", Duration::from_secs(30), || {
         !lines(&started).is_empty()
     })?;
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(first.id() as i32),
-        nix::sys::signal::Signal::SIGKILL,
-    )?;
-    first.wait()?;
+    nix::sys::signal::kill(first.pid(), nix::sys::signal::Signal::SIGKILL)?;
+    first.0.wait()?;
     let killed_at = Instant::now();
     assert!(lines(&dir.path().join("effects.log")).is_empty());
 
@@ -201,11 +216,8 @@ fn job_survives_kill_9() -> Result<(), Failed> {
     )?;
 
     // 3. SIGTERM: the worker drains and exits cleanly.
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(second.id() as i32),
-        nix::sys::signal::Signal::SIGTERM,
-    )?;
-    let status = second.wait()?;
+    nix::sys::signal::kill(second.pid(), nix::sys::signal::Signal::SIGTERM)?;
+    let status = second.0.wait()?;
     assert!(status.success(), "worker exit status {status}");
 
     let runs = lines(&started);

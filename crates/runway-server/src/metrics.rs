@@ -127,9 +127,9 @@ impl Metrics {
     /// series before its first event.
     pub fn register_job_kind(&self, kind: &str) {
         let labels = KindLabels { kind: kind.into() };
-        self.jobs_succeeded.get_or_create(&labels);
-        self.jobs_retried.get_or_create(&labels);
-        self.jobs_dead_lettered.get_or_create(&labels);
+        drop(self.jobs_succeeded.get_or_create(&labels));
+        drop(self.jobs_retried.get_or_create(&labels));
+        drop(self.jobs_dead_lettered.get_or_create(&labels));
     }
 
     pub fn set_queue_stats(&self, stats: QueueStats) {

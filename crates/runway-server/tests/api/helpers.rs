@@ -21,8 +21,10 @@ pub struct TestApp {
 }
 
 pub fn test_config(dir: &std::path::Path) -> Config {
-    let mut config = Config::default();
-    config.data_dir = dir.to_path_buf();
+    let mut config = Config {
+        data_dir: dir.to_path_buf(),
+        ..Config::default()
+    };
     config.auth.jwt_secret = Some(runway_core::Secret::new(SECRET));
     config.jobs.poll_interval_ms = 20;
     config.http.shutdown_grace_secs = 10;

@@ -47,20 +47,27 @@ async fn shutdown_finishes_an_in_flight_request_and_a_running_job() {
     })
     .await;
 
-    // A request whose body is still arriving when shutdown begins.
+    // A request whose body is still arriving when shutdown begins. The
+    // server sends "100 Continue" once the handler reads the body, which
+    // proves the request is in flight.
     let body = format!(r#"{{"email":"late@example.com","password":"{PASSWORD}"}}"#);
-    let (head, tail) = body.split_at(10);
     let mut conn = tokio::net::TcpStream::connect(app.addr).await.unwrap();
     conn.write_all(
         format!(
-            "POST /v1/auth/register HTTP/1.1\r\nhost: test\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{head}",
+            "POST /v1/auth/register HTTP/1.1\r\nhost: test\r\ncontent-type: application/json\r\ncontent-length: {}\r\nexpect: 100-continue\r\n\r\n",
             body.len()
         )
         .as_bytes(),
     )
     .await
     .unwrap();
-    conn.flush().await.unwrap();
+    let mut interim = Vec::new();
+    while !interim.ends_with(b"\r\n\r\n") {
+        let mut byte = [0u8; 1];
+        conn.read_exact(&mut byte).await.unwrap();
+        interim.push(byte[0]);
+    }
+    assert!(interim.starts_with(b"HTTP/1.1 100"));
 
     let state = app.state.clone();
     app.trigger_shutdown();
@@ -89,7 +96,7 @@ async fn shutdown_finishes_an_in_flight_request_and_a_running_job() {
     .await;
 
     // The in-flight request completes.
-    conn.write_all(tail.as_bytes()).await.unwrap();
+    conn.write_all(body.as_bytes()).await.unwrap();
     let mut response = Vec::new();
     conn.read_to_end(&mut response).await.unwrap();
     let response = String::from_utf8_lossy(&response);

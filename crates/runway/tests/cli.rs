@@ -1,0 +1,290 @@
+//! The real `runway` binary: subcommands, configuration errors, and
+//! graceful shutdown on SIGTERM.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_runway");
+
+fn runway(dir: &Path) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.current_dir(dir)
+        .env_remove("RUNWAY_CONFIG")
+        .env("RUNWAY_LOG_FORMAT", "json")
+        .stdin(Stdio::null());
+    for (k, _) in std::env::vars() {
+        if k.starts_with("RUNWAY_") && k != "RUNWAY_LOG_FORMAT" {
+            cmd.env_remove(k);
+        }
+    }
+    cmd
+}
+
+/// A `runway` process, killed and reaped if a test fails part-way.
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Start `runway serve` on port 0 and read the bound address from its
+/// JSON log. Returns the child and a channel of its remaining log lines.
+fn serve(dir: &Path, extra: &[&str]) -> (Proc, SocketAddr, mpsc::Receiver<String>) {
+    let mut child = Proc(
+        runway(dir)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(extra)
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let stderr = child.0.stderr.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let line = rx
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .expect("runway did not report its address");
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
+        if let Some(addr) = v["addr"].as_str() {
+            return (child, addr.parse().unwrap(), rx);
+        }
+    }
+}
+
+fn http(addr: SocketAddr, request: &str) -> String {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.write_all(request.as_bytes()).unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
+
+/// Read one response head (up to the blank line).
+fn read_head(conn: &mut TcpStream) -> String {
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1];
+    while !buf.ends_with(b"\r\n\r\n") {
+        conn.read_exact(&mut byte).unwrap();
+        buf.push(byte[0]);
+    }
+    String::from_utf8_lossy(&buf).to_string()
+}
+
+fn signal(child: &Proc, sig: nix::sys::signal::Signal) {
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.0.id() as i32), sig).unwrap();
+}
+
+fn wait_exit(child: &mut Proc, within: Duration) -> std::process::ExitStatus {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(status) = child.0.try_wait().unwrap() {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "runway did not exit in time");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn version_prints_the_crate_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = runway(dir.path()).arg("version").output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("runway {}", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn invalid_configuration_exits_non_zero_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = runway(dir.path())
+        .arg("migrate")
+        .env("RUNWAY_JOBS__CONCURRENCY", "many")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("jobs.concurrency"), "{err}");
+    assert!(err.contains("RUNWAY_JOBS__CONCURRENCY"), "{err}");
+
+    let out = runway(dir.path())
+        .args(["--config", "missing.toml", "migrate"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("missing.toml"));
+}
+
+#[test]
+fn migrate_creates_the_embedded_database_and_warns_on_unknown_variables() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = runway(dir.path())
+        .arg("migrate")
+        .env("RUNWAY_LISTN", "typo")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(dir.path().join("data/runway.db").exists());
+    assert!(dir.path().join("data/jwt-secret").exists());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("RUNWAY_LISTN"), "{err}");
+    assert!(
+        !err.contains("typo"),
+        "the value of an unknown variable is not logged"
+    );
+}
+
+#[test]
+fn config_file_env_and_flags_apply_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("runway.toml"),
+        "data_dir = \"from-file\"\n[jobs]\nconcurrency = 3\n",
+    )
+    .unwrap();
+    let out = runway(dir.path())
+        .args(["--config", "runway.toml", "migrate"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(dir.path().join("from-file/runway.db").exists());
+    let out = runway(dir.path())
+        .args(["--config", "runway.toml", "migrate"])
+        .env("RUNWAY_DATA_DIR", "from-env")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(dir.path().join("from-env/runway.db").exists());
+    let out = runway(dir.path())
+        .args([
+            "--config",
+            "runway.toml",
+            "--data-dir",
+            "from-flag",
+            "migrate",
+        ])
+        .env("RUNWAY_DATA_DIR", "from-env")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(dir.path().join("from-flag/runway.db").exists());
+}
+
+#[test]
+fn sigterm_drains_an_in_flight_request_refuses_new_connections_and_exits_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, addr, logs) = serve(dir.path(), &[]);
+    let health = http(
+        addr,
+        "GET /healthz HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n",
+    );
+    assert!(health.starts_with("HTTP/1.1 200"), "{health}");
+
+    let body = r#"{"email":"sigterm@example.com","password":"correct horse battery"}"#;
+    let mut conn = TcpStream::connect(addr).unwrap();
+    // `Expect: 100-continue`: the server answers "100 Continue" once the
+    // handler starts reading the body, which proves the request is in flight.
+    write!(
+        conn,
+        "POST /v1/auth/register HTTP/1.1\r\nhost: t\r\ncontent-type: application/json\r\ncontent-length: {}\r\nexpect: 100-continue\r\nconnection: close\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    let interim = read_head(&mut conn);
+    assert!(interim.starts_with("HTTP/1.1 100"), "{interim}");
+
+    let deadline = Instant::now() + Duration::from_secs(10);
+    signal(&child, nix::sys::signal::Signal::SIGTERM);
+    loop {
+        let line = logs
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .expect("no shutdown log line");
+        if line.contains("shutdown requested") {
+            break;
+        }
+    }
+    let refused_by = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(addr).is_ok() {
+        assert!(Instant::now() < refused_by, "still accepting connections");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    conn.write_all(body.as_bytes()).unwrap();
+    let mut response = String::new();
+    conn.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 201"), "{response}");
+
+    let status = wait_exit(&mut child, Duration::from_secs(30));
+    assert_eq!(status.code(), Some(0));
+}
+
+#[test]
+fn no_workers_serves_the_api_and_worker_runs_jobs_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut api, addr, _logs) = serve(dir.path(), &["--no-workers"]);
+    let body = r#"{"email":"split@example.com","password":"correct horse battery"}"#;
+    let reg = http(
+        addr,
+        &format!(
+            "POST /v1/auth/register HTTP/1.1\r\nhost: t\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    );
+    assert!(reg.starts_with("HTTP/1.1 201"), "{reg}");
+    let json = &reg[reg.find("\r\n\r\n").unwrap() + 4..];
+    let v: serde_json::Value = serde_json::from_str(json).unwrap();
+    let token = v["access_token"].as_str().unwrap();
+    let del = http(
+        addr,
+        &format!(
+            "DELETE /v1/me HTTP/1.1\r\nhost: t\r\nauthorization: Bearer {token}\r\nconnection: close\r\n\r\n"
+        ),
+    );
+    assert!(del.starts_with("HTTP/1.1 202"), "{del}");
+    let metrics = || {
+        http(
+            addr,
+            "GET /metrics HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n",
+        )
+    };
+    // The API process runs no jobs: the deletion job stays queued.
+    assert!(metrics().contains("runway_jobs_queue_depth 1"));
+
+    // A worker process sharing the data dir runs it.
+    let mut worker = Proc(
+        runway(dir.path())
+            .arg("worker")
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !metrics().contains("runway_jobs_queue_depth 0") {
+        assert!(Instant::now() < deadline, "worker did not run the job");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    signal(&worker, nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(
+        wait_exit(&mut worker, Duration::from_secs(30)).code(),
+        Some(0)
+    );
+    signal(&api, nix::sys::signal::Signal::SIGINT);
+    assert_eq!(wait_exit(&mut api, Duration::from_secs(30)).code(), Some(0));
+}
