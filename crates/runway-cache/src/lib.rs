@@ -3,11 +3,13 @@
 //! Everything is built on one small key-value trait, [`KeyValue`], whose
 //! operations map one-to-one onto Redis commands (GET, SET PX, SET NX PX,
 //! DEL, INCR + PEXPIRE). [`MemoryKv`] is the in-process implementation used
-//! in embedded mode; a Redis implementation fits the same trait.
+//! in embedded mode; [`RedisKv`] talks to Redis or ElastiCache. Both pass
+//! the same behaviour suite (`tests/kv.rs`).
 
 mod idempotency;
 mod memory;
 mod rate_limit;
+mod redis;
 
 use std::time::Duration;
 
@@ -16,6 +18,7 @@ use async_trait::async_trait;
 pub use idempotency::{Begin, Idempotency, StoredResponse};
 pub use memory::MemoryKv;
 pub use rate_limit::{Decision, RateLimiter};
+pub use redis::{RedisKv, RedisOptions};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {

@@ -73,6 +73,55 @@ impl DbQueue {
     }
 }
 
+impl DbQueue {
+    async fn claim_mysql(
+        &self,
+        max: usize,
+        now: i64,
+        lease_token: &str,
+        lease_until: i64,
+    ) -> Result<Vec<sqlx::any::AnyRow>, sqlx::Error> {
+        let mut tx = self.db.pool().begin().await?;
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT id FROM jobs WHERE queue = ? AND \
+             ((state = 'queued' AND run_at <= ?) OR (state = 'running' AND lease_until <= ?)) \
+             ORDER BY run_at LIMIT ? FOR UPDATE SKIP LOCKED",
+        )
+        .bind(&self.name)
+        .bind(now)
+        .bind(now)
+        .bind(max as i64)
+        .fetch_all(&mut *tx)
+        .await?;
+        if ids.is_empty() {
+            tx.commit().await?;
+            return Ok(Vec::new());
+        }
+        let placeholders = vec!["?"; ids.len()].join(", ");
+        let sql = format!(
+            "UPDATE jobs SET state = 'running', lease_token = ?, lease_until = ?, \
+                    attempts = attempts + 1, updated_at = ? WHERE id IN ({placeholders})"
+        );
+        let mut update = sqlx::query(&sql)
+            .bind(lease_token)
+            .bind(lease_until)
+            .bind(now);
+        for id in &ids {
+            update = update.bind(id);
+        }
+        update.execute(&mut *tx).await?;
+        let rows = sqlx::query(
+            "SELECT id, kind, payload, attempts, created_at FROM jobs \
+             WHERE lease_token = ? ORDER BY run_at",
+        )
+        .bind(lease_token)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(rows)
+    }
+}
+
 fn split_receipt(receipt: &Receipt) -> Result<(&str, &str), QueueError> {
     receipt
         .0
@@ -140,6 +189,8 @@ impl Queue for DbQueue {
         let lease_token = Uuid::new_v4().simple().to_string();
         let lease_until = now + visibility.as_millis() as i64;
         let rows = match self.db.dialect() {
+            // One statement: SQLite serializes writers, so the subquery and
+            // the update see the same snapshot.
             Dialect::Sqlite => {
                 sqlx::query(
                     "UPDATE jobs SET state = 'running', lease_token = ?, lease_until = ?, \
@@ -158,6 +209,26 @@ impl Queue for DbQueue {
                 .bind(max as i64)
                 .fetch_all(self.db.pool())
                 .await?
+            }
+            // MySQL has no UPDATE … RETURNING: lock the due rows with SKIP
+            // LOCKED (concurrent claimers take different rows instead of
+            // waiting), lease them, read them back by lease token. Retried
+            // on deadlocks and lock timeouts.
+            Dialect::Mysql => {
+                let mut tries = 0;
+                loop {
+                    tries += 1;
+                    match self
+                        .claim_mysql(max, now, &lease_token, lease_until)
+                        .await
+                    {
+                        Ok(rows) => break rows,
+                        Err(e) if tries < 4 && runway_store::is_transient(&e) => {
+                            tokio::time::sleep(Duration::from_millis(20 * tries)).await;
+                        }
+                        Err(e) => return Err(e.into()),
+                    }
+                }
             }
         };
         rows.iter()
@@ -251,8 +322,8 @@ impl Queue for DbQueue {
         let now = now_ms();
         let row = sqlx::query(
             "SELECT \
-               SUM(CASE WHEN state <> 'dead' THEN 1 ELSE 0 END) AS depth, \
-               SUM(CASE WHEN state = 'dead' THEN 1 ELSE 0 END) AS dead, \
+               COUNT(CASE WHEN state <> 'dead' THEN 1 END) AS depth, \
+               COUNT(CASE WHEN state = 'dead' THEN 1 END) AS dead, \
                MIN(CASE WHEN state = 'running' OR (state = 'queued' AND run_at <= ?) THEN created_at END) AS oldest \
              FROM jobs WHERE queue = ?",
         )

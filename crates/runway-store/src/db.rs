@@ -9,24 +9,44 @@ use sqlx::{AnyPool, Executor};
 use crate::StoreError;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
+static MYSQL_MIGRATIONS: Migrator = sqlx::migrate!("migrations/mysql");
 
 /// The SQL dialect behind a [`Db`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
+    /// Embedded SQLite (`sqlite://PATH`).
     Sqlite,
+    /// MySQL 8, MariaDB 10.6+, RDS and Aurora MySQL (`mysql://…`).
+    Mysql,
+}
+
+impl Dialect {
+    pub fn from_url(url: &str) -> Option<Dialect> {
+        if url.starts_with("sqlite:") {
+            Some(Dialect::Sqlite)
+        } else if url.starts_with("mysql://") || url.starts_with("mariadb://") {
+            Some(Dialect::Mysql)
+        } else {
+            None
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
 pub struct DbOptions {
     pub max_connections: u32,
     pub acquire_timeout: Duration,
+    /// How long to keep retrying the first connection (a database that is
+    /// still starting, or an RDS failover in progress).
+    pub connect_retry_for: Duration,
 }
 
 impl Default for DbOptions {
     fn default() -> Self {
         DbOptions {
-            max_connections: 8,
+            max_connections: 10,
             acquire_timeout: Duration::from_secs(5),
+            connect_retry_for: Duration::from_secs(30),
         }
     }
 }
@@ -52,39 +72,61 @@ pub struct Db {
 }
 
 impl Db {
-    /// Connect to `url` (`sqlite://PATH`). For SQLite the file and its parent
-    /// directory are created, and WAL mode is switched on.
+    /// Connect to `url`: `sqlite://PATH` (the file and its directory are
+    /// created; WAL mode) or `mysql://user:pass@host:3306/db` (TLS with
+    /// `?ssl-mode=VERIFY_IDENTITY&ssl-ca=/path/to/rds-bundle.pem`).
+    /// Transient failures on the first connection are retried for
+    /// `connect_retry_for`.
     pub async fn connect(url: &str, opts: &DbOptions) -> Result<Db, StoreError> {
         sqlx::any::install_default_drivers();
-        let dialect = if url.starts_with("sqlite:") {
-            Dialect::Sqlite
-        } else {
+        let Some(dialect) = Dialect::from_url(url) else {
             return Err(StoreError::Database(sqlx::Error::Configuration(
                 format!("unsupported database URL scheme in {}", redact_url(url)).into(),
             )));
         };
         let url = match dialect {
             Dialect::Sqlite => prepare_sqlite_url(url)?,
+            Dialect::Mysql => url.replacen("mariadb://", "mysql://", 1),
         };
         let options = AnyConnectOptions::from_str(&url)?;
-        let pool = AnyPoolOptions::new()
-            .max_connections(opts.max_connections)
-            .acquire_timeout(opts.acquire_timeout)
-            .after_connect(move |conn, _meta| {
-                Box::pin(async move {
-                    if dialect == Dialect::Sqlite {
-                        conn.execute(
-                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
-                        )
-                        .await?;
-                    }
-                    Ok(())
+        let deadline = std::time::Instant::now() + opts.connect_retry_for;
+        let mut delay = Duration::from_millis(200);
+        loop {
+            let attempt = AnyPoolOptions::new()
+                .max_connections(opts.max_connections)
+                .acquire_timeout(opts.acquire_timeout)
+                .after_connect(move |conn, _meta| {
+                    Box::pin(async move {
+                        match dialect {
+                            Dialect::Sqlite => {
+                                conn.execute(
+                                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                                )
+                                .await?;
+                            }
+                            Dialect::Mysql => {
+                                // Wait briefly for row locks, then fail and
+                                // let the caller retry, rather than piling up.
+                                conn.execute("SET SESSION innodb_lock_wait_timeout = 10")
+                                    .await?;
+                            }
+                        }
+                        Ok(())
+                    })
                 })
-            })
-            .connect_with(options)
-            .await?;
-        Ok(Db { pool, dialect })
+                .connect_with(options.clone())
+                .await;
+            match attempt {
+                Ok(pool) => return Ok(Db { pool, dialect }),
+                Err(e) if is_transient(&e) && std::time::Instant::now() < deadline => {
+                    tracing::warn!(error = %e, retry_in_ms = delay.as_millis() as u64, "database not reachable yet; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(5));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
 
     pub fn pool(&self) -> &AnyPool {
@@ -98,13 +140,37 @@ impl Db {
     fn migrator(&self) -> &'static Migrator {
         match self.dialect {
             Dialect::Sqlite => &SQLITE_MIGRATIONS,
+            Dialect::Mysql => &MYSQL_MIGRATIONS,
         }
     }
 
-    /// Apply pending migrations. Backends with a server take a lock so that
-    /// replicas starting together migrate once.
+    /// Apply pending migrations. Safe with many replicas starting at once:
+    /// on MySQL one instance holds a named lock (`GET_LOCK`, per database)
+    /// while it migrates and the others wait for it, then find nothing to do.
+    /// (sqlx's own migration lock uses `GET_LOCK(name, -1)`, which MariaDB
+    /// answers at once with NULL instead of waiting, so runway takes its own.)
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        self.migrator().run(&self.pool).await?;
+        match self.dialect {
+            Dialect::Sqlite => self.migrator().run(&self.pool).await?,
+            Dialect::Mysql => {
+                let mut lock_conn = self.pool.acquire().await?;
+                let got: Option<i64> = sqlx::query_scalar(
+                    "SELECT GET_LOCK(CONCAT('runway_migrate:', DATABASE()), 600)",
+                )
+                .fetch_one(&mut *lock_conn)
+                .await?;
+                if got != Some(1) {
+                    return Err(StoreError::Database(sqlx::Error::Configuration(
+                        "timed out waiting for another instance's migrations".into(),
+                    )));
+                }
+                let result = self.migrator().run(&self.pool).await;
+                let _ = sqlx::query("SELECT RELEASE_LOCK(CONCAT('runway_migrate:', DATABASE()))")
+                    .execute(&mut *lock_conn)
+                    .await;
+                result?;
+            }
+        }
         Ok(())
     }
 
@@ -164,6 +230,55 @@ fn prepare_sqlite_url(url: &str) -> Result<String, StoreError> {
         format!("{query}&mode=rwc")
     };
     Ok(format!("sqlite://{path}?{query}"))
+}
+
+/// Errors worth retrying: the server is unreachable or restarting, or a
+/// lock conflict (deadlock, lock wait timeout) that a second try resolves.
+pub fn is_transient(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => true,
+        sqlx::Error::Tls(_) => false,
+        sqlx::Error::Database(db) => db
+            .try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
+            .is_some_and(|m| {
+                // deadlock, lock wait timeout, read-only (failover in
+                // progress), too many connections, server shutting down.
+                matches!(m.number(), 1213 | 1205 | 1290 | 1040 | 1053)
+            }),
+        _ => false,
+    }
+}
+
+/// A lock conflict that retrying the whole transaction resolves (MySQL
+/// deadlock or lock-wait timeout; SQLite busy).
+pub fn is_conflict(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(db) => {
+            db.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
+                .is_some_and(|m| matches!(m.number(), 1213 | 1205))
+                || db.code().as_deref() == Some("5")
+        }
+        _ => false,
+    }
+}
+
+/// Run a transaction body again when it lost a lock conflict (up to 5 tries).
+pub(crate) async fn retry_conflicts<T, F, Fut>(mut op: F) -> Result<T, sqlx::Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, sqlx::Error>>,
+{
+    let mut attempt = 0u32;
+    loop {
+        match op().await {
+            Err(e) if attempt < 4 && is_conflict(&e) => {
+                attempt += 1;
+                tracing::debug!(error = %e, attempt, "transaction conflict; retrying");
+                tokio::time::sleep(Duration::from_millis(5 << attempt)).await;
+            }
+            other => return other,
+        }
+    }
 }
 
 /// A URL with its password removed, for messages.

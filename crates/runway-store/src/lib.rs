@@ -12,7 +12,7 @@ mod error;
 pub mod tokens;
 pub mod users;
 
-pub use db::{Db, DbOptions, Dialect, MigrationStatus};
+pub use db::{Db, DbOptions, Dialect, MigrationStatus, is_transient};
 pub use error::StoreError;
 pub use sqlx;
 

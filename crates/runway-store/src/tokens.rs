@@ -60,6 +60,27 @@ impl Db {
         now: i64,
         next_expires_at: i64,
     ) -> Result<Rotation, StoreError> {
+        let rotation = crate::db::retry_conflicts(|| {
+            self.rotate_once(presented, next_hash, now, next_expires_at)
+        })
+        .await?;
+        match rotation {
+            (Rotation::Rotated { .. }, Some(user_id)) => {
+                let user_id = UserId::parse(&user_id)
+                    .map_err(|e| StoreError::Database(sqlx::Error::Decode(e.to_string().into())))?;
+                Ok(Rotation::Rotated { user_id })
+            }
+            (other, _) => Ok(other),
+        }
+    }
+
+    async fn rotate_once(
+        &self,
+        presented: &str,
+        next_hash: &str,
+        now: i64,
+        next_expires_at: i64,
+    ) -> Result<(Rotation, Option<String>), sqlx::Error> {
         let mut tx = self.pool().begin().await?;
         // Write first, so SQLite takes its write lock before reading.
         let spent = sqlx::query(
@@ -80,7 +101,7 @@ impl Db {
         .fetch_optional(&mut *tx)
         .await?;
         let Some(row) = row else {
-            return Ok(Rotation::Unknown);
+            return Ok((Rotation::Unknown, None));
         };
         let user_id: String = row.try_get("user_id")?;
         let family_id: String = row.try_get("family_id")?;
@@ -99,14 +120,18 @@ impl Db {
             .bind(next_expires_at)
             .execute(&mut *tx)
             .await
-            .map_err(|e| StoreError::unique(e, "refresh token"))?;
+            ?;
             tx.commit().await?;
-            let user_id = UserId::parse(&user_id)
-                .map_err(|e| StoreError::Database(sqlx::Error::Decode(e.to_string().into())))?;
-            return Ok(Rotation::Rotated { user_id });
+            // The id is parsed by the caller; nil stands in here.
+            return Ok((
+                Rotation::Rotated {
+                    user_id: UserId(Uuid::nil()),
+                },
+                Some(user_id),
+            ));
         }
         if expires_at <= now {
-            return Ok(Rotation::Expired);
+            return Ok((Rotation::Expired, None));
         }
         // Spent or revoked, and presented again: revoke the family.
         sqlx::query(
@@ -117,7 +142,7 @@ impl Db {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(Rotation::Reused)
+        Ok((Rotation::Reused, None))
     }
 
     /// Revoke the family of the token with hash `presented` (logout).

@@ -97,6 +97,10 @@ impl Db {
     /// removed by [`Db::purge_user`], run from a durable job. Returns false if
     /// the account was already gone.
     pub async fn mark_user_deleted(&self, id: UserId, now: i64) -> Result<bool, StoreError> {
+        Ok(crate::db::retry_conflicts(|| self.mark_user_deleted_once(id, now)).await?)
+    }
+
+    async fn mark_user_deleted_once(&self, id: UserId, now: i64) -> Result<bool, sqlx::Error> {
         let mut tx = self.pool().begin().await?;
         let updated = sqlx::query(
             "UPDATE users SET deleted_at = ?, email = ? WHERE id = ? AND deleted_at IS NULL",
@@ -120,6 +124,10 @@ impl Db {
 
     /// Remove an account's rows. Idempotent: purging a purged account is a no-op.
     pub async fn purge_user(&self, id: UserId) -> Result<(), StoreError> {
+        Ok(crate::db::retry_conflicts(|| self.purge_user_once(id)).await?)
+    }
+
+    async fn purge_user_once(&self, id: UserId) -> Result<(), sqlx::Error> {
         let mut tx = self.pool().begin().await?;
         sqlx::query("DELETE FROM refresh_tokens WHERE user_id = ?")
             .bind(id.to_string())

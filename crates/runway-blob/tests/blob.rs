@@ -1,0 +1,326 @@
+//! One behaviour suite for every `BlobStore`: the local directory and S3
+//! (on moto).
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use runway_blob::{BlobStore, LocalBlobStore, S3BlobStore};
+
+struct Store {
+    store: Arc<dyn BlobStore>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+fn local() -> Store {
+    let dir = tempfile::tempdir().unwrap();
+    let store =
+        LocalBlobStore::new(dir.path().join("blobs"), vec![7; 32], "http://127.0.0.1:9").unwrap();
+    Store {
+        store: Arc::new(store),
+        _dir: Some(dir),
+    }
+}
+
+async fn s3() -> Store {
+    let bucket = runway_testkit::fresh_bucket().await;
+    let store = S3BlobStore::from_env(&bucket, "prefix/inside")
+        .await
+        .unwrap();
+    Store {
+        store: Arc::new(store),
+        _dir: None,
+    }
+}
+
+macro_rules! suite {
+    ($($name:ident),* $(,)?) => {
+        mod local {
+            $(#[tokio::test]
+            async fn $name() { super::$name(super::local().store).await; })*
+        }
+        mod s3 {
+            $(#[tokio::test]
+            async fn $name() { super::$name(super::s3().await.store).await; })*
+        }
+    };
+}
+
+suite!(
+    put_get_head_delete,
+    list_and_delete_prefix,
+    invalid_keys_are_rejected,
+    presigned_get_serves_the_object,
+    presigned_put_binds_type_and_length,
+);
+
+async fn put_get_head_delete(store: Arc<dyn BlobStore>) {
+    assert!(store.get("a/b.webp").await.unwrap().is_none());
+    assert!(store.head("a/b.webp").await.unwrap().is_none());
+    let body = Bytes::from_static(b"RIFF....WEBPVP8 fake but bytes are bytes");
+    store
+        .put(
+            "a/b.webp",
+            body.clone(),
+            "image/webp",
+            Some("public, max-age=31536000, immutable"),
+        )
+        .await
+        .unwrap();
+    let blob = store.get("a/b.webp").await.unwrap().unwrap();
+    assert_eq!(blob.bytes, body);
+    assert_eq!(blob.meta.content_type.as_deref(), Some("image/webp"));
+    assert_eq!(
+        blob.meta.cache_control.as_deref(),
+        Some("public, max-age=31536000, immutable")
+    );
+    let head = store.head("a/b.webp").await.unwrap().unwrap();
+    assert_eq!(head.size, body.len() as u64);
+    // Overwrite.
+    store
+        .put("a/b.webp", Bytes::from_static(b"v2"), "image/webp", None)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get("a/b.webp").await.unwrap().unwrap().bytes,
+        Bytes::from_static(b"v2")
+    );
+    store.delete("a/b.webp").await.unwrap();
+    store.delete("a/b.webp").await.unwrap();
+    assert!(store.get("a/b.webp").await.unwrap().is_none());
+}
+
+async fn list_and_delete_prefix(store: Arc<dyn BlobStore>) {
+    for k in ["u1/x.jpg", "u1/sub/y.jpg", "u2/z.jpg", "u10/w.jpg"] {
+        store
+            .put(k, Bytes::from_static(b"1"), "image/jpeg", None)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        store.list("u1/").await.unwrap(),
+        vec!["u1/sub/y.jpg", "u1/x.jpg"]
+    );
+    assert_eq!(store.list("").await.unwrap().len(), 4);
+    assert_eq!(store.delete_prefix("u1/").await.unwrap(), 2);
+    assert_eq!(store.list("").await.unwrap(), vec!["u10/w.jpg", "u2/z.jpg"]);
+    assert_eq!(store.delete_prefix("nobody/").await.unwrap(), 0);
+}
+
+async fn invalid_keys_are_rejected(store: Arc<dyn BlobStore>) {
+    for bad in ["../etc/passwd", "/abs", "a//b", "with space"] {
+        assert!(
+            store
+                .put(bad, Bytes::new(), "text/plain", None)
+                .await
+                .is_err(),
+            "{bad}"
+        );
+        assert!(store.get(bad).await.is_err(), "{bad}");
+        assert!(
+            store
+                .presign_put(bad, "image/jpeg", 1, Duration::from_secs(60))
+                .await
+                .is_err()
+        );
+    }
+}
+
+async fn presigned_get_serves_the_object(store: Arc<dyn BlobStore>) {
+    store
+        .put("p/g.txt", Bytes::from_static(b"hello"), "text/plain", None)
+        .await
+        .unwrap();
+    let req = store
+        .presign_get("p/g.txt", Duration::from_secs(300))
+        .await
+        .unwrap();
+    assert_eq!(req.method, "GET");
+    assert!(req.expires_at > SystemTime::now());
+    if store.kind() == "s3" {
+        // Fetch it as a client would (moto serves it; it does not check signatures).
+        let body = reqwest::get(&req.url).await.unwrap();
+        assert!(body.status().is_success());
+        assert_eq!(body.bytes().await.unwrap(), "hello");
+        assert!(req.url.contains("X-Amz-Signature="));
+        assert!(req.url.contains("X-Amz-Expires=300"));
+    } else {
+        assert!(
+            req.url
+                .starts_with("http://127.0.0.1:9/v1/blobs/p/g.txt?expires=")
+        );
+    }
+}
+
+fn query_param(url: &str, name: &str) -> Option<String> {
+    url::Url::parse(url)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.to_string())
+}
+
+async fn presigned_put_binds_type_and_length(store: Arc<dyn BlobStore>) {
+    let req = store
+        .presign_put("up/photo.jpg", "image/jpeg", 11, Duration::from_secs(600))
+        .await
+        .unwrap();
+    assert_eq!(req.method, "PUT");
+    let headers: std::collections::HashMap<_, _> = req.headers.iter().cloned().collect();
+    assert_eq!(
+        headers.get("content-type").map(String::as_str),
+        Some("image/jpeg")
+    );
+    if store.kind() == "s3" {
+        // Both headers are part of the signature, so S3 rejects any other
+        // type or size.
+        let signed = query_param(&req.url, "X-Amz-SignedHeaders").unwrap();
+        let signed: Vec<&str> = signed.split(';').collect();
+        assert!(signed.contains(&"content-type"), "{signed:?}");
+        assert!(signed.contains(&"content-length"), "{signed:?}");
+        assert!(signed.contains(&"host"));
+        assert_eq!(
+            query_param(&req.url, "X-Amz-Expires").as_deref(),
+            Some("600")
+        );
+        // The upload itself, as a phone would send it.
+        let resp = reqwest::Client::new()
+            .put(&req.url)
+            .header("content-type", "image/jpeg")
+            .body("hello world")
+            .send()
+            .await
+            .unwrap();
+        assert!(resp.status().is_success(), "{}", resp.status());
+        let stored = store.head("up/photo.jpg").await.unwrap().unwrap();
+        assert_eq!(stored.size, 11);
+        assert_eq!(stored.content_type.as_deref(), Some("image/jpeg"));
+    } else {
+        assert_eq!(
+            headers.get("content-length").map(String::as_str),
+            Some("11")
+        );
+    }
+}
+
+#[tokio::test]
+async fn local_presigned_urls_verify_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalBlobStore::new(dir.path(), vec![9; 32], "https://api.example.com/").unwrap();
+    let req = store
+        .presign_put("u/a.jpg", "image/jpeg", 1234, Duration::from_secs(60))
+        .await
+        .unwrap();
+    let url = url::Url::parse(&req.url).unwrap();
+    assert_eq!(url.path(), "/v1/blobs/u/a.jpg");
+    let expires: u64 = query_param(&req.url, "expires").unwrap().parse().unwrap();
+    let sig = query_param(&req.url, "signature").unwrap();
+    let now = SystemTime::now();
+    let grant = store
+        .verify(
+            "PUT",
+            "u/a.jpg",
+            expires,
+            &sig,
+            Some("image/jpeg"),
+            Some(1234),
+            now,
+        )
+        .unwrap();
+    assert_eq!(grant.content_length, 1234);
+    for (what, result) in [
+        (
+            "other length",
+            store.verify(
+                "PUT",
+                "u/a.jpg",
+                expires,
+                &sig,
+                Some("image/jpeg"),
+                Some(1235),
+                now,
+            ),
+        ),
+        (
+            "other type",
+            store.verify(
+                "PUT",
+                "u/a.jpg",
+                expires,
+                &sig,
+                Some("image/png"),
+                Some(1234),
+                now,
+            ),
+        ),
+        (
+            "other key",
+            store.verify(
+                "PUT",
+                "u/b.jpg",
+                expires,
+                &sig,
+                Some("image/jpeg"),
+                Some(1234),
+                now,
+            ),
+        ),
+        (
+            "longer expiry",
+            store.verify(
+                "PUT",
+                "u/a.jpg",
+                expires + 3600,
+                &sig,
+                Some("image/jpeg"),
+                Some(1234),
+                now,
+            ),
+        ),
+        (
+            "as GET",
+            store.verify("GET", "u/a.jpg", expires, &sig, None, None, now),
+        ),
+        (
+            "expired",
+            store.verify(
+                "PUT",
+                "u/a.jpg",
+                expires,
+                &sig,
+                Some("image/jpeg"),
+                Some(1234),
+                now + Duration::from_secs(120),
+            ),
+        ),
+        (
+            "tampered",
+            store.verify(
+                "PUT",
+                "u/a.jpg",
+                expires,
+                &format!("x{}", &sig[1..]),
+                Some("image/jpeg"),
+                Some(1234),
+                now,
+            ),
+        ),
+    ] {
+        assert!(result.is_err(), "{what} accepted");
+    }
+    // A store with another key rejects the URL.
+    let other = LocalBlobStore::new(dir.path(), vec![8; 32], "https://api.example.com").unwrap();
+    assert!(
+        other
+            .verify(
+                "PUT",
+                "u/a.jpg",
+                expires,
+                &sig,
+                Some("image/jpeg"),
+                Some(1234),
+                now
+            )
+            .is_err()
+    );
+}
