@@ -44,8 +44,7 @@ impl DbQueue {
                     r.try_get("id")?,
                     r.try_get("kind")?,
                     r.try_get::<i64, _>("attempts")? as u32,
-                    r.try_get::<Option<String>, _>("last_error")?
-                        .unwrap_or_default(),
+                    runway_store::opt_text_column(r, "last_error")?.unwrap_or_default(),
                 ))
             })
             .collect::<Result<_, sqlx::Error>>()
@@ -65,7 +64,7 @@ impl DbQueue {
             Ok((
                 r.try_get::<i64, _>("attempts")? as u32,
                 r.try_get("state")?,
-                r.try_get("last_error")?,
+                runway_store::opt_text_column(&r, "last_error")?,
             ))
         })
         .transpose()
@@ -239,7 +238,7 @@ impl Queue for DbQueue {
                     receipt: Receipt(format!("{id}:{lease_token}")),
                     id,
                     kind: r.try_get("kind")?,
-                    payload: r.try_get("payload")?,
+                    payload: runway_store::text_column(r, "payload")?,
                     attempts: r.try_get::<i64, _>("attempts")? as u32,
                     enqueued_at: UNIX_EPOCH + Duration::from_millis(created.max(0) as u64),
                 })
@@ -301,8 +300,8 @@ impl Queue for DbQueue {
         lease_lost_if_zero(rows)
     }
 
-    async fn dead_letter(&self, receipt: &Receipt, error: &str) -> Result<(), QueueError> {
-        let (id, token) = split_receipt(receipt)?;
+    async fn dead_letter(&self, delivery: &Delivery, error: &str) -> Result<(), QueueError> {
+        let (id, token) = split_receipt(&delivery.receipt)?;
         let rows = sqlx::query(
             "UPDATE jobs SET state = 'dead', lease_token = NULL, lease_until = NULL, \
                     dedup_key = NULL, last_error = ?, updated_at = ? \

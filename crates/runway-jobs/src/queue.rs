@@ -82,8 +82,8 @@ pub trait Queue: Send + Sync + 'static {
         delay: Duration,
         error: &str,
     ) -> Result<(), QueueError>;
-    /// Move to the dead-letter state, keeping `error`.
-    async fn dead_letter(&self, receipt: &Receipt, error: &str) -> Result<(), QueueError>;
+    /// Move to the dead-letter state (or queue), keeping `error`.
+    async fn dead_letter(&self, delivery: &Delivery, error: &str) -> Result<(), QueueError>;
     async fn stats(&self) -> Result<QueueStats, QueueError>;
     /// Resolves when a message may have become available (a hint; workers
     /// also poll). The default never resolves.

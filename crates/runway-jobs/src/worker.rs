@@ -100,7 +100,14 @@ impl<C: Clone + Send + Sync + 'static> Worker<C> {
                 }
                 continue;
             }
-            match self.queue.receive(free.min(32), self.config.lease).await {
+            let received = tokio::select! {
+                r = self.queue.receive(free.min(32), self.config.lease) => r,
+                // A long poll (SQS) may be in flight: stop waiting for it.
+                // Anything it had already taken becomes visible again when
+                // its visibility timeout passes.
+                _ = cancel.cancelled() => break,
+            };
+            match received {
                 Ok(batch) if !batch.is_empty() => {
                     backend_errors = 0;
                     for delivery in batch {
@@ -283,7 +290,7 @@ impl<C: Clone + Send + Sync + 'static> Step<C> {
     async fn settle_dead(&self, delivery: &Delivery, error: &str) {
         tracing::error!(error, "job dead-lettered");
         self.events.dead_lettered(&delivery.kind);
-        if let Err(qe) = self.queue.dead_letter(&delivery.receipt, error).await {
+        if let Err(qe) = self.queue.dead_letter(delivery, error).await {
             tracing::warn!(error = %qe, "could not dead-letter job; the lease will expire instead");
         }
     }

@@ -23,3 +23,33 @@ pub fn now_ms() -> i64 {
         .map(|d| d.as_millis() as i64)
         .unwrap_or_default()
 }
+
+/// Read a text column. MySQL reports TEXT columns as blobs to sqlx's Any
+/// driver, so fall back to bytes and check they are UTF-8.
+pub fn text_column(row: &sqlx::any::AnyRow, column: &str) -> Result<String, sqlx::Error> {
+    use sqlx::Row;
+    match row.try_get::<String, _>(column) {
+        Ok(s) => Ok(s),
+        Err(_) => {
+            let bytes: Vec<u8> = row.try_get(column)?;
+            String::from_utf8(bytes).map_err(|e| sqlx::Error::Decode(Box::new(e)))
+        }
+    }
+}
+
+/// [`text_column`] for a nullable column.
+pub fn opt_text_column(
+    row: &sqlx::any::AnyRow,
+    column: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    use sqlx::Row;
+    match row.try_get::<Option<String>, _>(column) {
+        Ok(s) => Ok(s),
+        Err(_) => {
+            let bytes: Option<Vec<u8>> = row.try_get(column)?;
+            bytes
+                .map(|b| String::from_utf8(b).map_err(|e| sqlx::Error::Decode(Box::new(e))))
+                .transpose()
+        }
+    }
+}

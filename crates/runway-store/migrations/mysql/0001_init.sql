@@ -1,7 +1,8 @@
 -- Accounts, refresh-token families and the durable job queue (MySQL 8 /
 -- MariaDB 10.6+ / Aurora MySQL). Same columns and meaning as
 -- migrations/sqlite/0001_init.sql: times are Unix milliseconds, ids are
--- UUID strings.
+-- UUID strings. TEXT columns reach sqlx's Any driver as blobs; read them
+-- with runway_store::text_column.
 
 CREATE TABLE users (
     id            VARCHAR(36) NOT NULL PRIMARY KEY,
