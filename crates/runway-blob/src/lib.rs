@@ -16,7 +16,7 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 use bytes::Bytes;
 
-pub use local::{LocalBlobStore, LocalUploadGrant};
+pub use local::{LocalBlobStore, LocalUploadGrant, SignedRequest};
 pub use s3::S3BlobStore;
 
 #[derive(Debug, thiserror::Error)]

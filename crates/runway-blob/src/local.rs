@@ -35,6 +35,19 @@ struct MetaFile {
     cache_control: Option<String>,
 }
 
+/// A request made to a local presigned URL, as received.
+#[derive(Debug, Clone, Copy)]
+pub struct SignedRequest<'a> {
+    pub method: &'a str,
+    pub key: &'a str,
+    /// The `expires` query parameter (epoch seconds).
+    pub expires: u64,
+    /// The `signature` query parameter.
+    pub signature: &'a str,
+    pub content_type: Option<&'a str>,
+    pub content_length: Option<u64>,
+}
+
 /// What a verified local presigned URL allows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LocalUploadGrant {
@@ -95,19 +108,22 @@ impl LocalBlobStore {
         format!("{}/v1/blobs/{key}?{query}", self.public_url)
     }
 
-    /// Check a presigned request made to `/v1/blobs/<key>`: `method` and the
+    /// Check a presigned request made to `/v1/blobs/<key>`: the method and
     /// query parameters as received, plus (for PUT) the request's
     /// Content-Type and Content-Length. Returns what it grants.
     pub fn verify(
         &self,
-        method: &str,
-        key: &str,
-        expires: u64,
-        signature: &str,
-        content_type: Option<&str>,
-        content_length: Option<u64>,
+        req: &SignedRequest<'_>,
         now: SystemTime,
     ) -> Result<LocalUploadGrant, &'static str> {
+        let SignedRequest {
+            method,
+            key,
+            expires,
+            signature,
+            content_type,
+            content_length,
+        } = *req;
         validate_key(key).map_err(|_| "invalid key")?;
         if epoch(now) > expires {
             return Err("the signed URL has expired");

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use runway_blob::{BlobStore, LocalBlobStore, S3BlobStore};
+use runway_blob::{BlobStore, LocalBlobStore, S3BlobStore, SignedRequest};
 
 struct Store {
     store: Arc<dyn BlobStore>,
@@ -216,111 +216,73 @@ async fn local_presigned_urls_verify_exactly() {
     let expires: u64 = query_param(&req.url, "expires").unwrap().parse().unwrap();
     let sig = query_param(&req.url, "signature").unwrap();
     let now = SystemTime::now();
-    let grant = store
-        .verify(
-            "PUT",
-            "u/a.jpg",
-            expires,
-            &sig,
-            Some("image/jpeg"),
-            Some(1234),
-            now,
-        )
-        .unwrap();
+    let good = SignedRequest {
+        method: "PUT",
+        key: "u/a.jpg",
+        expires,
+        signature: &sig,
+        content_type: Some("image/jpeg"),
+        content_length: Some(1234),
+    };
+    let grant = store.verify(&good, now).unwrap();
     assert_eq!(grant.content_length, 1234);
-    for (what, result) in [
+    let tampered = format!("x{}", &sig[1..]);
+    for (what, req, at) in [
         (
             "other length",
-            store.verify(
-                "PUT",
-                "u/a.jpg",
-                expires,
-                &sig,
-                Some("image/jpeg"),
-                Some(1235),
-                now,
-            ),
+            SignedRequest {
+                content_length: Some(1235),
+                ..good
+            },
+            now,
         ),
         (
             "other type",
-            store.verify(
-                "PUT",
-                "u/a.jpg",
-                expires,
-                &sig,
-                Some("image/png"),
-                Some(1234),
-                now,
-            ),
+            SignedRequest {
+                content_type: Some("image/png"),
+                ..good
+            },
+            now,
         ),
         (
             "other key",
-            store.verify(
-                "PUT",
-                "u/b.jpg",
-                expires,
-                &sig,
-                Some("image/jpeg"),
-                Some(1234),
-                now,
-            ),
+            SignedRequest {
+                key: "u/b.jpg",
+                ..good
+            },
+            now,
         ),
         (
             "longer expiry",
-            store.verify(
-                "PUT",
-                "u/a.jpg",
-                expires + 3600,
-                &sig,
-                Some("image/jpeg"),
-                Some(1234),
-                now,
-            ),
+            SignedRequest {
+                expires: expires + 3600,
+                ..good
+            },
+            now,
         ),
         (
             "as GET",
-            store.verify("GET", "u/a.jpg", expires, &sig, None, None, now),
+            SignedRequest {
+                method: "GET",
+                content_type: None,
+                content_length: None,
+                ..good
+            },
+            now,
         ),
-        (
-            "expired",
-            store.verify(
-                "PUT",
-                "u/a.jpg",
-                expires,
-                &sig,
-                Some("image/jpeg"),
-                Some(1234),
-                now + Duration::from_secs(120),
-            ),
-        ),
+        ("expired", good, now + Duration::from_secs(120)),
         (
             "tampered",
-            store.verify(
-                "PUT",
-                "u/a.jpg",
-                expires,
-                &format!("x{}", &sig[1..]),
-                Some("image/jpeg"),
-                Some(1234),
-                now,
-            ),
+            SignedRequest {
+                signature: &tampered,
+                ..good
+            },
+            now,
         ),
     ] {
-        assert!(result.is_err(), "{what} accepted");
+        assert!(store.verify(&req, at).is_err(), "{what} accepted");
     }
     // A store with another key rejects the URL.
     let other = LocalBlobStore::new(dir.path(), vec![8; 32], "https://api.example.com").unwrap();
-    assert!(
-        other
-            .verify(
-                "PUT",
-                "u/a.jpg",
-                expires,
-                &sig,
-                Some("image/jpeg"),
-                Some(1234),
-                now
-            )
-            .is_err()
-    );
+    assert!(other.verify(&good, now).is_err());
 }

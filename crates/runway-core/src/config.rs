@@ -31,6 +31,16 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Database URL. Empty means the embedded SQLite file `<data_dir>/runway.db`.
     pub database_url: Option<Secret>,
+    /// Largest number of pooled database connections per process.
+    pub database_max_connections: u32,
+    /// Cache URL: empty for the in-process cache, or `redis://` / `rediss://`.
+    pub cache_url: Option<Secret>,
+    /// Object storage: empty for `<data_dir>/blobs`, `file://DIR` or `s3://BUCKET/PREFIX`.
+    pub storage_url: String,
+    /// Job queue: `db` (a table in the database) or an SQS queue URL.
+    pub queue_url: String,
+    /// Base URL clients reach this server at (for links it signs itself).
+    pub public_url: Option<String>,
     /// `text` or `json` log lines.
     pub log_format: LogFormat,
     /// A `tracing` env-filter directive, e.g. `info,runway_server=debug`.
@@ -41,6 +51,7 @@ pub struct Config {
     pub idempotency: IdempotencyConfig,
     pub cache: CacheConfig,
     pub jobs: JobsConfig,
+    pub cdn: CdnConfig,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -105,6 +116,23 @@ pub struct IdempotencyConfig {
 pub struct CacheConfig {
     /// Entries kept by the in-process cache before the least used are evicted.
     pub max_entries: u64,
+    /// Prefix of every Redis key, so several deployments can share a Redis.
+    pub key_prefix: String,
+    /// Bound on one Redis operation; slower calls count as a cache outage.
+    pub timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CdnConfig {
+    /// CloudFront base URL for media, e.g. `https://media.example.com`. Empty: presigned storage URLs.
+    pub base_url: Option<String>,
+    /// Id of the CloudFront public key (in a key group) used to sign URLs.
+    pub key_pair_id: Option<String>,
+    /// PEM RSA private key matching `key_pair_id`. Set it to sign URLs (private media).
+    pub private_key: Option<Secret>,
+    /// Lifetime of signed media URLs.
+    pub url_ttl_secs: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -122,6 +150,8 @@ pub struct JobsConfig {
     pub backoff_base_ms: u64,
     /// Longest retry delay.
     pub backoff_max_secs: u64,
+    /// SQS long-poll wait per receive (0 to 20).
+    pub sqs_wait_secs: u64,
 }
 
 impl Default for Config {
@@ -130,6 +160,11 @@ impl Default for Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir: PathBuf::from("./data"),
             database_url: None,
+            database_max_connections: 10,
+            cache_url: None,
+            storage_url: String::new(),
+            queue_url: "db".into(),
+            public_url: None,
             log_format: LogFormat::Text,
             log_filter: "info".into(),
             http: HttpConfig::default(),
@@ -138,6 +173,18 @@ impl Default for Config {
             idempotency: IdempotencyConfig::default(),
             cache: CacheConfig::default(),
             jobs: JobsConfig::default(),
+            cdn: CdnConfig::default(),
+        }
+    }
+}
+
+impl Default for CdnConfig {
+    fn default() -> Self {
+        CdnConfig {
+            base_url: None,
+            key_pair_id: None,
+            private_key: None,
+            url_ttl_secs: 3600,
         }
     }
 }
@@ -189,6 +236,8 @@ impl Default for CacheConfig {
     fn default() -> Self {
         CacheConfig {
             max_entries: 100_000,
+            key_prefix: "runway:".into(),
+            timeout_ms: 250,
         }
     }
 }
@@ -202,6 +251,7 @@ impl Default for JobsConfig {
             max_attempts: 8,
             backoff_base_ms: 1000,
             backoff_max_secs: 3600,
+            sqs_wait_secs: 10,
         }
     }
 }
@@ -321,12 +371,68 @@ impl Config {
         }
         if let Some(url) = &self.database_url {
             let url = url.expose();
-            if !url.starts_with("sqlite:") {
+            if !(url.is_empty()
+                || url.starts_with("sqlite:")
+                || url.starts_with("mysql://")
+                || url.starts_with("mariadb://"))
+            {
                 return Err(invalid(
                     "database_url",
-                    "unsupported scheme: expected sqlite://PATH",
+                    "unsupported scheme: expected sqlite://PATH or mysql://USER:PASSWORD@HOST:PORT/DB",
                 ));
             }
+        }
+        if self.database_max_connections == 0 {
+            return Err(invalid("database_max_connections", "must be at least 1"));
+        }
+        if let Some(url) = &self.cache_url {
+            let url = url.expose();
+            if !(url.is_empty() || url.starts_with("redis://") || url.starts_with("rediss://")) {
+                return Err(invalid(
+                    "cache_url",
+                    "unsupported scheme: expected redis:// or rediss://",
+                ));
+            }
+        }
+        if !(self.storage_url.is_empty()
+            || self.storage_url.starts_with("file://")
+            || self.storage_url.starts_with("s3://"))
+        {
+            return Err(invalid(
+                "storage_url",
+                "expected file://DIR or s3://BUCKET[/PREFIX]",
+            ));
+        }
+        if !(self.queue_url == "db"
+            || self.queue_url.starts_with("https://")
+            || self.queue_url.starts_with("http://"))
+        {
+            return Err(invalid(
+                "queue_url",
+                "expected `db` or an SQS queue URL (https://sqs.REGION.amazonaws.com/ACCOUNT/NAME)",
+            ));
+        }
+        if let Some(url) = &self.public_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return Err(invalid("public_url", "must start with http:// or https://"));
+        }
+        if self.cdn.private_key.is_some()
+            && (self.cdn.key_pair_id.is_none() || self.cdn.base_url.is_none())
+        {
+            return Err(invalid(
+                "cdn.private_key",
+                "signing CloudFront URLs also needs cdn.key_pair_id and cdn.base_url",
+            ));
+        }
+        if let Some(base) = &self.cdn.base_url
+            && !base.starts_with("https://")
+            && !base.starts_with("http://")
+        {
+            return Err(invalid("cdn.base_url", "must start with https://"));
+        }
+        if self.jobs.sqs_wait_secs > 20 {
+            return Err(invalid("jobs.sqs_wait_secs", "must be at most 20"));
         }
         if self.http.body_limit_bytes < 1024 {
             return Err(invalid("http.body_limit_bytes", "must be at least 1024"));
@@ -374,6 +480,24 @@ impl Config {
             return Err(invalid("jobs.poll_interval_ms", "must be at least 1"));
         }
         Ok(())
+    }
+
+    /// The storage URL in effect: the configured one, or `<data_dir>/blobs`.
+    pub fn storage_url(&self) -> String {
+        if self.storage_url.is_empty() {
+            let dir = self.data_dir.join("blobs");
+            format!("file://{}", dir.display())
+        } else {
+            self.storage_url.clone()
+        }
+    }
+
+    /// Where clients reach this server: `public_url`, or the listen address.
+    pub fn public_url(&self) -> String {
+        match &self.public_url {
+            Some(u) => u.trim_end_matches('/').to_string(),
+            None => format!("http://{}", self.listen),
+        }
     }
 
     /// The database URL in effect: the configured one, or the embedded SQLite file.

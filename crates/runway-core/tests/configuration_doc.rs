@@ -14,6 +14,7 @@ fn rendered_default(defaults: &serde_json::Value, key: &str) -> String {
     }
     match v {
         serde_json::Value::Null => "*unset*".to_string(),
+        serde_json::Value::String(s) if s.is_empty() => "*empty*".to_string(),
         serde_json::Value::String(s) => format!("`{s}`"),
         other => format!("`{other}`"),
     }

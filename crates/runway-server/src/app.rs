@@ -10,16 +10,17 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::middleware::from_fn_with_state;
-use runway_cache::{KeyValue, MemoryKv};
+use runway_blob::cloudfront::{Cdn, CloudFrontSigner};
+use runway_cache::{KeyValue, MemoryKv, RedisKv, RedisOptions};
 use runway_core::Config;
-use runway_jobs::{Backoff, DbQueue, Job, Queue, Registry, Worker, WorkerConfig};
+use runway_jobs::{Backoff, DbQueue, Job, Queue, Registry, SqsQueue, Worker, WorkerConfig};
 use runway_store::{Db, DbOptions};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use crate::auth::tokens::Tokens;
+use crate::auth::tokens::{Tokens, derive_key};
 use crate::http::idempotency::{IDEMPOTENCY_KEY, idempotency};
 use crate::http::middleware::{
     X_REQUEST_ID, method_not_allowed, not_found, observe, panic_response, security_headers, timeout,
@@ -52,18 +53,79 @@ impl Runway {
     pub async fn build(config: Config) -> anyhow::Result<Runway> {
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
-        let db = Db::connect(&config.database_url(), &DbOptions::default())
-            .await
-            .context("connecting to the database")?;
+        let db = Db::connect(
+            &config.database_url(),
+            &DbOptions {
+                max_connections: config.database_max_connections,
+                ..DbOptions::default()
+            },
+        )
+        .await
+        .context("connecting to the database")?;
         db.migrate().await.context("applying database migrations")?;
-        let queue: Arc<dyn Queue> = Arc::new(DbQueue::new(db.clone(), "default"));
-        let kv: Arc<dyn KeyValue> = Arc::new(MemoryKv::new(config.cache.max_entries));
-        let tokens = Tokens::load(&config.auth, &config.data_dir).context("loading token keys")?;
+
+        let queue: Arc<dyn Queue> = if config.queue_url == "db" {
+            Arc::new(DbQueue::new(db.clone(), "default"))
+        } else {
+            Arc::new(
+                SqsQueue::from_env(&config.queue_url)
+                    .await
+                    .with_wait(Duration::from_secs(config.jobs.sqs_wait_secs)),
+            )
+        };
+
+        let kv: Arc<dyn KeyValue> = match config.cache_url.as_ref().map(|u| u.expose()) {
+            Some(url) if !url.is_empty() => Arc::new(
+                RedisKv::new(
+                    url,
+                    RedisOptions {
+                        key_prefix: config.cache.key_prefix.clone(),
+                        op_timeout: Duration::from_millis(config.cache.timeout_ms),
+                        ..RedisOptions::default()
+                    },
+                )
+                .context("cache_url")?,
+            ),
+            _ => Arc::new(MemoryKv::new(config.cache.max_entries)),
+        };
+
+        let secret = Tokens::load_secret(&config.auth, &config.data_dir)
+            .context("loading the signing key")?;
+        let tokens = Tokens::from_secret(&secret, &config.auth);
+        let blobs = runway_blob::open(
+            &config.storage_url(),
+            &derive_key(&secret, "runway local blob URLs"),
+            &config.public_url(),
+        )
+        .await
+        .context("opening object storage")?;
+        let cdn = match &config.cdn.base_url {
+            Some(base) => Some(Arc::new(Cdn {
+                base_url: base.clone(),
+                signer: match (&config.cdn.key_pair_id, &config.cdn.private_key) {
+                    (Some(id), Some(pem)) => Some(
+                        CloudFrontSigner::from_pem(id, pem.expose()).context("cdn.private_key")?,
+                    ),
+                    _ => None,
+                },
+            })),
+            None => None,
+        };
+        tracing::info!(
+            database = ?db.dialect(),
+            queue = if config.queue_url == "db" { "db" } else { "sqs" },
+            cache = if config.cache_url.as_ref().is_some_and(|u| !u.expose().is_empty()) { "redis" } else { "memory" },
+            storage = blobs.kind(),
+            cdn = cdn.is_some(),
+            "backends ready"
+        );
         let state = AppState::new(
             Arc::new(config),
             db,
             queue,
             kv,
+            blobs,
+            cdn,
             tokens,
             Arc::new(Metrics::new()),
         );

@@ -1,6 +1,8 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use runway_blob::BlobStore;
+use runway_blob::cloudfront::Cdn;
 use runway_cache::{Idempotency, KeyValue, RateLimiter};
 use runway_core::Config;
 use runway_jobs::Queue;
@@ -17,6 +19,9 @@ pub struct AppState {
     pub db: Db,
     pub queue: Arc<dyn Queue>,
     pub kv: Arc<dyn KeyValue>,
+    pub blobs: Arc<dyn BlobStore>,
+    /// CloudFront delivery of media, when configured.
+    pub cdn: Option<Arc<Cdn>>,
     pub rate_limiter: RateLimiter,
     pub idempotency: Idempotency,
     pub tokens: Arc<Tokens>,
@@ -32,6 +37,8 @@ impl AppState {
         db: Db,
         queue: Arc<dyn Queue>,
         kv: Arc<dyn KeyValue>,
+        blobs: Arc<dyn BlobStore>,
+        cdn: Option<Arc<Cdn>>,
         tokens: Tokens,
         metrics: Arc<Metrics>,
     ) -> Self {
@@ -47,6 +54,8 @@ impl AppState {
             db,
             queue,
             kv,
+            blobs,
+            cdn,
             tokens: Arc::new(tokens),
             passwords: Passwords::new(),
             metrics,

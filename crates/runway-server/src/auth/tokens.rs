@@ -41,14 +41,13 @@ pub struct Tokens {
 }
 
 impl Tokens {
-    /// Keys from configuration, or in embedded mode from `<data_dir>/jwt-secret`,
-    /// which is generated (mode 0600) on first start.
-    pub fn load(auth: &AuthConfig, data_dir: &Path) -> anyhow::Result<Tokens> {
-        let secret: Vec<u8> = match &auth.jwt_secret {
-            Some(s) => s.expose().as_bytes().to_vec(),
-            None => load_or_create_secret(&data_dir.join(SECRET_FILE))?,
-        };
-        Ok(Self::from_secret(&secret, auth))
+    /// The signing secret: from configuration, or in embedded mode from
+    /// `<data_dir>/jwt-secret`, which is generated (mode 0600) on first start.
+    pub fn load_secret(auth: &AuthConfig, data_dir: &Path) -> anyhow::Result<Vec<u8>> {
+        match &auth.jwt_secret {
+            Some(s) => Ok(s.expose().as_bytes().to_vec()),
+            None => load_or_create_secret(&data_dir.join(SECRET_FILE)),
+        }
     }
 
     pub fn from_secret(secret: &[u8], auth: &AuthConfig) -> Tokens {
@@ -111,6 +110,16 @@ impl Tokens {
             })?;
         UserId::parse(&data.claims.sub).map_err(|_| "invalid subject")
     }
+}
+
+/// A key for another purpose derived from the server secret (HMAC-SHA256
+/// of the purpose), so one configured secret serves several uses without
+/// reusing the same key for each.
+pub fn derive_key(secret: &[u8], purpose: &str) -> Vec<u8> {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("any key length");
+    mac.update(purpose.as_bytes());
+    mac.finalize().into_bytes().to_vec()
 }
 
 /// A new opaque refresh token: 256 random bits.

@@ -44,6 +44,22 @@ async fn deleting_an_account_removes_its_data_through_a_job() {
     let reg = app.register("gone@example.com").await;
     let access = token(&reg, "access_token");
     let user_id = UserId::parse(reg["user"]["id"].as_str().unwrap()).unwrap();
+    // Objects the account owns, and one of another account.
+    let blobs = app.state.blobs.clone();
+    for key in [
+        format!("users/{user_id}/a.webp"),
+        format!("users/{user_id}/b/c.jpg"),
+    ] {
+        blobs
+            .put(&key, bytes::Bytes::from_static(b"x"), "image/webp", None)
+            .await
+            .unwrap();
+    }
+    let other = format!("users/{}/keep.webp", UserId::new());
+    blobs
+        .put(&other, bytes::Bytes::from_static(b"x"), "image/webp", None)
+        .await
+        .unwrap();
 
     let del = app
         .client
@@ -88,6 +104,17 @@ async fn deleting_an_account_removes_its_data_through_a_job() {
     })
     .await;
     assert_eq!(app.state.queue.stats().await.unwrap().dead, 0);
+    assert!(
+        blobs
+            .list(&format!("users/{user_id}/"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        blobs.head(&other).await.unwrap().is_some(),
+        "others' objects stay"
+    );
 
     // The address can be used again.
     app.register("gone@example.com").await;

@@ -20,7 +20,13 @@ pub struct TestApp {
     pub _dir: tempfile::TempDir,
 }
 
-pub fn test_config(dir: &std::path::Path) -> Config {
+/// Which backends the suite runs on: `RUNWAY_TEST_BACKENDS=production`
+/// selects MySQL, Redis, S3 and SQS (moto); otherwise the embedded ones.
+pub fn production() -> bool {
+    std::env::var("RUNWAY_TEST_BACKENDS").as_deref() == Ok("production")
+}
+
+pub async fn test_config(dir: &std::path::Path) -> Config {
     let mut config = Config {
         data_dir: dir.to_path_buf(),
         ..Config::default()
@@ -28,6 +34,16 @@ pub fn test_config(dir: &std::path::Path) -> Config {
     config.auth.jwt_secret = Some(runway_core::Secret::new(SECRET));
     config.jobs.poll_interval_ms = 20;
     config.http.shutdown_grace_secs = 10;
+    if production() {
+        config.database_url = Some(runway_core::Secret::new(
+            runway_testkit::fresh_mysql_url().await,
+        ));
+        config.cache_url = Some(runway_core::Secret::new(runway_testkit::redis_url()));
+        config.cache.key_prefix = runway_testkit::unique("runway-test:") + ":";
+        config.storage_url = format!("s3://{}/runway", runway_testkit::fresh_bucket().await);
+        config.queue_url = runway_testkit::fresh_queue(10).await.0;
+        config.jobs.sqs_wait_secs = 1;
+    }
     config
 }
 
@@ -45,7 +61,7 @@ impl TestApp {
             "warn,runway_server=info",
         );
         let dir = tempfile::tempdir().unwrap();
-        let mut config = test_config(dir.path());
+        let mut config = test_config(dir.path()).await;
         configure(&mut config);
         let runway = extend(Runway::build(config).await.unwrap());
         let state = runway.state().clone();

@@ -1,5 +1,8 @@
 //! runway's HTTP API, end to end over real sockets on port 0, each test with
 //! its own data directory.
+//!
+//! The suite runs twice (see scripts/test): on the embedded backends, and
+//! with `RUNWAY_TEST_BACKENDS=production` on MySQL, Redis, S3 and SQS.
 
 mod helpers;
 
@@ -9,4 +12,5 @@ mod bad_input;
 mod idempotency;
 mod operations;
 mod rate_limits;
+mod redis_outage;
 mod shutdown;

@@ -201,3 +201,28 @@ fn openapi_is_committed() {
         "docs/openapi.json is stale; regenerate with RUNWAY_BLESS=1 cargo nextest run -p runway-server openapi_is_committed"
     );
 }
+
+/// The suite really runs where it says it does.
+#[tokio::test]
+async fn runs_on_the_selected_backends() {
+    let app = TestApp::spawn().await;
+    let s = &app.state;
+    if production() {
+        assert_eq!(s.db.dialect(), runway_store::Dialect::Mysql);
+        assert_eq!(s.blobs.kind(), "s3");
+        assert!(s.config.queue_url.starts_with("http"), "SQS queue URL");
+        assert!(s.config.cache_url.is_some());
+    } else {
+        assert_eq!(s.db.dialect(), runway_store::Dialect::Sqlite);
+        assert_eq!(s.blobs.kind(), "file");
+        assert_eq!(s.config.queue_url, "db");
+        assert!(s.config.cache_url.is_none());
+    }
+    // And each one answers.
+    s.db.ping().await.unwrap();
+    s.queue.stats().await.unwrap();
+    s.kv.set("probe", b"1".to_vec(), std::time::Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert_eq!(s.kv.get("probe").await.unwrap(), Some(b"1".to_vec()));
+}
