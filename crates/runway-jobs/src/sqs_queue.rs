@@ -47,9 +47,14 @@ where
     E: std::error::Error + aws_sdk_sqs::error::ProvideErrorMetadata + 'static,
     R: std::fmt::Debug,
 {
-    let code = e.as_service_error().and_then(|s| s.code()).unwrap_or_default();
-    if matches!(code, "ReceiptHandleIsInvalid" | "MessageNotInflight" | "InvalidParameterValue")
-        && matches!(op, "ChangeMessageVisibility" | "DeleteMessage")
+    let code = e
+        .as_service_error()
+        .and_then(|s| s.code())
+        .unwrap_or_default();
+    if matches!(
+        code,
+        "ReceiptHandleIsInvalid" | "MessageNotInflight" | "InvalidParameterValue"
+    ) && matches!(op, "ChangeMessageVisibility" | "DeleteMessage")
     {
         return QueueError::LeaseLost;
     }
@@ -64,7 +69,9 @@ fn ceil_secs(d: Duration) -> u64 {
 }
 
 fn epoch_ms(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or_default()
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or_default()
 }
 
 impl SqsQueue {
@@ -204,7 +211,10 @@ impl Queue for SqsQueue {
         if let Some(at) = msg.not_before {
             let delay = at.duration_since(SystemTime::now()).unwrap_or_default();
             if !delay.is_zero() {
-                req = req.message_attributes(NOT_BEFORE_ATTR, Self::string_attr(&epoch_ms(at).to_string())?);
+                req = req.message_attributes(
+                    NOT_BEFORE_ATTR,
+                    Self::string_attr(&epoch_ms(at).to_string())?,
+                );
                 if !self.fifo {
                     req = req.delay_seconds(ceil_secs(delay).min(MAX_DELAY) as i32);
                 }
@@ -266,15 +276,20 @@ impl Queue for SqsQueue {
                 continue;
             }
             let sys = |name: MessageSystemAttributeName| {
-                m.attributes().and_then(|a| a.get(&name)).and_then(|v| v.parse::<u64>().ok())
+                m.attributes()
+                    .and_then(|a| a.get(&name))
+                    .and_then(|v| v.parse::<u64>().ok())
             };
             deliveries.push(Delivery {
                 id: m.message_id().unwrap_or_default().to_string(),
                 kind: attr(KIND_ATTR).unwrap_or_default(),
                 payload: m.body().unwrap_or_default().to_string(),
-                attempts: sys(MessageSystemAttributeName::ApproximateReceiveCount).unwrap_or(1) as u32,
+                attempts: sys(MessageSystemAttributeName::ApproximateReceiveCount).unwrap_or(1)
+                    as u32,
                 enqueued_at: UNIX_EPOCH
-                    + Duration::from_millis(sys(MessageSystemAttributeName::SentTimestamp).unwrap_or(now)),
+                    + Duration::from_millis(
+                        sys(MessageSystemAttributeName::SentTimestamp).unwrap_or(now),
+                    ),
                 receipt,
             });
         }
@@ -304,7 +319,12 @@ impl Queue for SqsQueue {
         Ok(())
     }
 
-    async fn retry(&self, receipt: &Receipt, delay: Duration, error: &str) -> Result<(), QueueError> {
+    async fn retry(
+        &self,
+        receipt: &Receipt,
+        delay: Duration,
+        error: &str,
+    ) -> Result<(), QueueError> {
         // SQS keeps no per-message error; the worker has logged it.
         let _ = error;
         self.client

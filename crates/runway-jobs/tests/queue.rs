@@ -202,8 +202,16 @@ async fn failing_job_retries_with_backoff_then_is_dead_lettered(b: Backend) {
     assert_eq!(at.len(), 3, "ran exactly max_attempts times");
     // Backoff with jitter: attempt 1 waits 50..100 ms, attempt 2 100..200 ms
     // (rounded up to whole seconds on SQS).
-    assert!(at[1] - at[0] >= Duration::from_millis(50), "{:?}", at[1] - at[0]);
-    assert!(at[2] - at[1] >= Duration::from_millis(100), "{:?}", at[2] - at[1]);
+    assert!(
+        at[1] - at[0] >= Duration::from_millis(50),
+        "{:?}",
+        at[1] - at[0]
+    );
+    assert!(
+        at[2] - at[1] >= Duration::from_millis(100),
+        "{:?}",
+        at[2] - at[1]
+    );
     let stats = b.queue.stats().await.unwrap();
     assert_eq!((stats.depth, stats.dead), (0, 1));
 }
@@ -217,13 +225,19 @@ async fn permanent_errors_and_bad_payloads_dead_letter_at_once(b: Backend) {
         .unwrap();
     let worker = Worker::new(
         b.queue.clone(),
-        Registry::new().register::<BadInput>().register::<AlwaysFails>(),
+        Registry::new()
+            .register::<BadInput>()
+            .register::<AlwaysFails>(),
         ctx.clone(),
         config(5),
     );
     assert_eq!(worker.run_until_idle().await.unwrap(), 2);
     assert_eq!(b.queue.stats().await.unwrap().dead, 2);
-    assert_eq!(ctx.attempts.lock().unwrap().len(), 1, "the bad payload never ran");
+    assert_eq!(
+        ctx.attempts.lock().unwrap().len(),
+        1,
+        "the bad payload never ran"
+    );
 }
 
 async fn a_panicking_job_is_retried_not_lost(b: Backend) {
@@ -261,7 +275,12 @@ async fn an_expired_lease_makes_the_message_visible_again(b: Backend) {
     let first = q.receive(10, lease).await.unwrap();
     assert_eq!(first.len(), 1);
     assert_eq!(first[0].attempts, 1);
-    assert!(q.receive(10, Duration::from_secs(30)).await.unwrap().is_empty());
+    assert!(
+        q.receive(10, Duration::from_secs(30))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     tokio::time::sleep(lease + b.tick).await;
     let second = q.receive(10, Duration::from_secs(30)).await.unwrap();
@@ -269,13 +288,18 @@ async fn an_expired_lease_makes_the_message_visible_again(b: Backend) {
     assert_eq!(second[0].id, id);
     assert_eq!(second[0].attempts, 2);
     if b.strict_leases {
-        assert!(matches!(q.delete(&first[0].receipt).await, Err(QueueError::LeaseLost)));
+        assert!(matches!(
+            q.delete(&first[0].receipt).await,
+            Err(QueueError::LeaseLost)
+        ));
         assert!(matches!(
             q.extend(&first[0].receipt, Duration::from_secs(1)).await,
             Err(QueueError::LeaseLost)
         ));
     }
-    q.extend(&second[0].receipt, Duration::from_secs(30)).await.unwrap();
+    q.extend(&second[0].receipt, Duration::from_secs(30))
+        .await
+        .unwrap();
     q.delete(&second[0].receipt).await.unwrap();
     assert_eq!(q.stats().await.unwrap().depth, 0);
 }
@@ -290,7 +314,12 @@ async fn scheduled_messages_wait_until_due(b: Backend) {
     .await
     .unwrap();
     assert_eq!(q.stats().await.unwrap().depth, 1);
-    assert!(q.receive(10, Duration::from_secs(30)).await.unwrap().is_empty());
+    assert!(
+        q.receive(10, Duration::from_secs(30))
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let got = q.receive(10, Duration::from_secs(30)).await.unwrap();
@@ -374,7 +403,11 @@ async fn shutdown_drains_a_running_job(b: Backend) {
     .await;
     cancel.cancel();
     handle.await.unwrap();
-    assert_eq!(b.queue.stats().await.unwrap().depth, 0, "finished and acknowledged");
+    assert_eq!(
+        b.queue.stats().await.unwrap().depth,
+        0,
+        "finished and acknowledged"
+    );
     assert_eq!(ctx.attempts.lock().unwrap().len(), 1);
 }
 
@@ -424,5 +457,10 @@ async fn sqs_dead_letters_go_to_the_redrive_dlq() {
     assert_eq!(msgs.len(), 1);
     let attrs = msgs[0].message_attributes().unwrap();
     assert_eq!(attrs["runway-kind"].string_value(), Some("test.bad_input"));
-    assert!(attrs["runway-error"].string_value().unwrap().contains("input can never work"));
+    assert!(
+        attrs["runway-error"]
+            .string_value()
+            .unwrap()
+            .contains("input can never work")
+    );
 }

@@ -5,8 +5,8 @@
 //!
 //! | service | variable | default |
 //! |---|---|---|
-//! | MySQL/MariaDB server | `RUNWAY_TEST_MYSQL_URL` | `mysql://root@127.0.0.1:3306` |
-//! | Redis | `RUNWAY_TEST_REDIS_URL` | `redis://127.0.0.1:6379` |
+//! | MySQL/MariaDB server | `TESTKIT_MYSQL_URL` | `mysql://root@127.0.0.1:3306` |
+//! | Redis | `TESTKIT_REDIS_URL` | `redis://127.0.0.1:6379` |
 //! | moto | `AWS_ENDPOINT_URL` | none: `scripts/test` starts moto and sets it |
 //!
 //! A service that cannot be reached fails the test: suites never skip.
@@ -14,14 +14,14 @@
 use runway_store::sqlx::{self, Connection, Executor};
 
 pub fn mysql_server_url() -> String {
-    std::env::var("RUNWAY_TEST_MYSQL_URL")
+    std::env::var("TESTKIT_MYSQL_URL")
         .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".to_string())
         .trim_end_matches('/')
         .to_string()
 }
 
 pub fn redis_url() -> String {
-    std::env::var("RUNWAY_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_string())
+    std::env::var("TESTKIT_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_string())
 }
 
 /// A short random name, unique per call.
@@ -41,7 +41,7 @@ pub async fn fresh_mysql_url() -> String {
         .await
         .unwrap_or_else(|e| {
             panic!(
-                "MySQL/MariaDB at {server} is not reachable ({e}); start it or set RUNWAY_TEST_MYSQL_URL"
+                "MySQL/MariaDB at {server} is not reachable ({e}); start it or set TESTKIT_MYSQL_URL"
             )
         });
     conn.execute(

@@ -20,10 +20,10 @@ pub struct TestApp {
     pub _dir: tempfile::TempDir,
 }
 
-/// Which backends the suite runs on: `RUNWAY_TEST_BACKENDS=production`
+/// Which backends the suite runs on: `TESTKIT_BACKENDS=production`
 /// selects MySQL, Redis, S3 and SQS (moto); otherwise the embedded ones.
 pub fn production() -> bool {
-    std::env::var("RUNWAY_TEST_BACKENDS").as_deref() == Ok("production")
+    std::env::var("TESTKIT_BACKENDS").as_deref() == Ok("production")
 }
 
 pub async fn test_config(dir: &std::path::Path) -> Config {

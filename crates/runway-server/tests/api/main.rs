@@ -2,7 +2,7 @@
 //! its own data directory.
 //!
 //! The suite runs twice (see scripts/test): on the embedded backends, and
-//! with `RUNWAY_TEST_BACKENDS=production` on MySQL, Redis, S3 and SQS.
+//! with `TESTKIT_BACKENDS=production` on MySQL, Redis, S3 and SQS.
 
 mod helpers;
 
