@@ -43,11 +43,14 @@ enum Command {
     Version,
     /// Print the OpenAPI document.
     Openapi,
+    /// Plan the VPC range and subnets for EKS (docs/network-planning.md).
+    PlanNetwork(Box<crate::plan_network::Args>),
 }
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::PlanNetwork(args) => return crate::plan_network::run(*args),
         Command::Version => {
             println!("runway {}", env!("CARGO_PKG_VERSION"));
             return ExitCode::SUCCESS;
@@ -127,6 +130,6 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             tracing::info!("migrations applied");
             Ok(())
         }
-        Command::Version | Command::Openapi => Ok(()),
+        Command::Version | Command::Openapi | Command::PlanNetwork(_) => Ok(()),
     }
 }

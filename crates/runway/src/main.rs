@@ -2,6 +2,7 @@
 //! over to the library. Nothing else lives here.
 
 mod cli;
+mod plan_network;
 
 use std::process::ExitCode;
 
