@@ -7,6 +7,7 @@
 //! content type and length.
 
 pub mod cloudfront;
+pub mod events;
 mod local;
 mod s3;
 
@@ -87,15 +88,15 @@ pub trait BlobStore: Send + Sync + 'static {
 }
 
 /// Object keys are relative paths of `[A-Za-z0-9._-]` segments separated
-/// by `/`: no empty, `.` or `..` segments, at most 512 bytes. The same rule
-/// holds for both backends, so a key valid locally is valid on S3.
+/// by `/`: no empty segments and none starting with `.` (so no `..`, and
+/// nothing reaching the local store's `.meta`/`.tmp`), at most 512 bytes.
+/// The same rule holds for both backends.
 pub fn validate_key(key: &str) -> Result<(), BlobError> {
     let ok = !key.is_empty()
         && key.len() <= 512
         && key.split('/').all(|seg| {
             !seg.is_empty()
-                && seg != "."
-                && seg != ".."
+                && !seg.starts_with('.')
                 && seg
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))

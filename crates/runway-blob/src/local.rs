@@ -178,7 +178,6 @@ impl BlobStore for LocalBlobStore {
             cache_control: cache_control.map(str::to_string),
         })
         .map_err(|e| BlobError::Backend(e.to_string()))?;
-        let root = self.root.clone();
         tokio::task::spawn_blocking(move || -> Result<(), BlobError> {
             use std::io::Write;
             for p in [&path, &meta_path] {
@@ -193,9 +192,7 @@ impl BlobStore for LocalBlobStore {
                 std::fs::rename(&tmp, target).map_err(io)
             };
             write(&meta_path, &meta)?;
-            write(&path, &bytes)?;
-            let _ = root;
-            Ok(())
+            write(&path, &bytes)
         })
         .await
         .map_err(|e| BlobError::Backend(e.to_string()))?

@@ -286,3 +286,79 @@ async fn local_presigned_urls_verify_exactly() {
     let other = LocalBlobStore::new(dir.path(), vec![8; 32], "https://api.example.com").unwrap();
     assert!(other.verify(&good, now).is_err());
 }
+
+/// Direct uploads: S3 announces new objects on an SQS queue. The first
+/// message is S3's `s3:TestEvent`; then one event per object, key encoded.
+#[tokio::test]
+async fn s3_object_created_notifications_arrive_on_sqs() {
+    use aws_sdk_s3::types::{Event, NotificationConfiguration, QueueConfiguration};
+    use runway_blob::events::{S3Notification, parse_notification};
+
+    let bucket = runway_testkit::fresh_bucket().await;
+    let (queue_url, _dlq) = runway_testkit::fresh_queue(5).await;
+    let sqs = runway_testkit::sqs_client().await;
+    let arn = sqs
+        .get_queue_attributes()
+        .queue_url(&queue_url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
+        .clone();
+    let s3 = runway_testkit::s3_client().await;
+    s3.put_bucket_notification_configuration()
+        .bucket(&bucket)
+        .notification_configuration(
+            NotificationConfiguration::builder()
+                .queue_configurations(
+                    QueueConfiguration::builder()
+                        .queue_arn(arn)
+                        .events(Event::S3ObjectCreated)
+                        .build()
+                        .unwrap(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let store = S3BlobStore::from_env(&bucket, "").await.unwrap();
+    store
+        .put(
+            "uploads/u1/My Photo.jpg".replace(' ', "-").as_str(),
+            Bytes::from_static(b"jpeg"),
+            "image/jpeg",
+            None,
+        )
+        .await
+        .unwrap();
+
+    let mut seen = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while seen.len() < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "notifications missing: {seen:?}"
+        );
+        let out = sqs
+            .receive_message()
+            .queue_url(&queue_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .unwrap();
+        for m in out.messages() {
+            seen.push(parse_notification(m.body().unwrap()).unwrap());
+        }
+    }
+    assert_eq!(seen[0], S3Notification::Test, "S3's test event comes first");
+    let S3Notification::Created(objects) = &seen[1] else {
+        panic!("{:?}", seen[1])
+    };
+    assert_eq!(objects[0].bucket, bucket);
+    assert_eq!(objects[0].key, "uploads/u1/My-Photo.jpg");
+    assert_eq!(objects[0].size, 4);
+}

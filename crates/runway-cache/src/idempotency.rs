@@ -81,40 +81,31 @@ impl Idempotency {
             fingerprint: fingerprint.to_string(),
         })
         .map_err(|e| CacheError::Corrupt(e.to_string()))?;
-        if self.kv.set_nx(&key, claim, self.in_flight_ttl).await? {
-            return Ok(Begin::Proceed);
+        // Claim the key; if it is taken, read what holds it. The record may
+        // expire between the two calls, so try the pair twice.
+        for _ in 0..2 {
+            if self
+                .kv
+                .set_nx(&key, claim.clone(), self.in_flight_ttl)
+                .await?
+            {
+                return Ok(Begin::Proceed);
+            }
+            let Some(bytes) = self.kv.get(&key).await? else {
+                continue;
+            };
+            let record: Record =
+                serde_json::from_slice(&bytes).map_err(|e| CacheError::Corrupt(e.to_string()))?;
+            return Ok(match record {
+                Record::InFlight { fingerprint: f } if f == fingerprint => Begin::InFlight,
+                Record::Done {
+                    fingerprint: f,
+                    response,
+                } if f == fingerprint => Begin::Replay(response),
+                _ => Begin::Mismatch,
+            });
         }
-        let Some(bytes) = self.kv.get(&key).await? else {
-            // Expired between the two calls: try once more.
-            return Ok(
-                if self
-                    .kv
-                    .set_nx(
-                        &key,
-                        serde_json::to_vec(&Record::InFlight {
-                            fingerprint: fingerprint.to_string(),
-                        })
-                        .map_err(|e| CacheError::Corrupt(e.to_string()))?,
-                        self.in_flight_ttl,
-                    )
-                    .await?
-                {
-                    Begin::Proceed
-                } else {
-                    Begin::InFlight
-                },
-            );
-        };
-        let record: Record =
-            serde_json::from_slice(&bytes).map_err(|e| CacheError::Corrupt(e.to_string()))?;
-        Ok(match record {
-            Record::InFlight { fingerprint: f } if f == fingerprint => Begin::InFlight,
-            Record::Done {
-                fingerprint: f,
-                response,
-            } if f == fingerprint => Begin::Replay(response),
-            _ => Begin::Mismatch,
-        })
+        Ok(Begin::InFlight)
     }
 
     pub async fn complete(

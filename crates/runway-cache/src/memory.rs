@@ -138,11 +138,11 @@ mod tests {
     #[tokio::test]
     async fn set_get_expire() {
         let kv = MemoryKv::new(100);
-        kv.set("a", b"1".to_vec(), Duration::from_millis(50))
+        kv.set("a", b"1".to_vec(), Duration::from_millis(300))
             .await
             .unwrap();
         assert_eq!(kv.get("a").await.unwrap(), Some(b"1".to_vec()));
-        tokio::time::sleep(Duration::from_millis(80)).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
         assert_eq!(kv.get("a").await.unwrap(), None);
     }
 
@@ -150,7 +150,7 @@ mod tests {
     async fn set_nx_only_once_until_expiry() {
         let kv = MemoryKv::new(100);
         assert!(
-            kv.set_nx("k", b"x".to_vec(), Duration::from_millis(50))
+            kv.set_nx("k", b"x".to_vec(), Duration::from_millis(300))
                 .await
                 .unwrap()
         );
@@ -160,7 +160,7 @@ mod tests {
                 .unwrap()
         );
         assert_eq!(kv.get("k").await.unwrap(), Some(b"x".to_vec()));
-        tokio::time::sleep(Duration::from_millis(80)).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
         assert!(
             kv.set_nx("k", b"z".to_vec(), Duration::from_secs(5))
                 .await
@@ -172,11 +172,11 @@ mod tests {
     async fn incr_counts_within_ttl() {
         let kv = MemoryKv::new(100);
         for i in 1..=5 {
-            let (n, left) = kv.incr("c", Duration::from_millis(100)).await.unwrap();
+            let (n, left) = kv.incr("c", Duration::from_millis(300)).await.unwrap();
             assert_eq!(n, i);
-            assert!(left <= Duration::from_millis(100));
+            assert!(left <= Duration::from_millis(300));
         }
-        tokio::time::sleep(Duration::from_millis(130)).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
         assert_eq!(kv.incr("c", Duration::from_secs(1)).await.unwrap().0, 1);
     }
 

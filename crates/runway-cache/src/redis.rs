@@ -11,11 +11,10 @@
 //!   comes back.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::cluster_async::ClusterConnection;
 use tokio::sync::Mutex;
 
@@ -45,8 +44,9 @@ pub struct RedisKv {
     conn: Arc<Mutex<Option<Conn>>>,
     prefix: String,
     op_timeout: Duration,
-    /// Unix ms until which Redis is skipped after a failure.
-    open_until: Arc<AtomicU64>,
+    breaker: Duration,
+    /// Until when reads and claims skip Redis after a failure.
+    open_until: Arc<std::sync::Mutex<Option<Instant>>>,
     script: redis::Script,
 }
 
@@ -73,13 +73,6 @@ impl Default for RedisOptions {
             breaker: Duration::from_secs(1),
         }
     }
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or_default()
 }
 
 fn unavailable(e: impl std::fmt::Display) -> CacheError {
@@ -125,7 +118,8 @@ impl RedisKv {
             conn: Arc::new(Mutex::new(None)),
             prefix: options.key_prefix,
             op_timeout: options.op_timeout,
-            open_until: Arc::new(AtomicU64::new(0)),
+            breaker: options.breaker,
+            open_until: Arc::new(std::sync::Mutex::new(None)),
             script: redis::Script::new(INCR_SCRIPT),
         })
     }
@@ -159,13 +153,20 @@ impl RedisKv {
         Ok(conn)
     }
 
-    /// Run one operation with the timeout and the breaker.
-    async fn run<T, F, Fut>(&self, op: F) -> Result<T, CacheError>
+    /// Run one operation within the timeout. Reads and claims (`guarded`)
+    /// also respect the breaker; writes that finish earlier work (storing an
+    /// idempotent response, releasing a key) always try.
+    async fn run<T, F, Fut>(&self, guarded: bool, op: F) -> Result<T, CacheError>
     where
         F: FnOnce(Conn) -> Fut,
         Fut: std::future::Future<Output = redis::RedisResult<T>>,
     {
-        if now_ms() < self.open_until.load(Ordering::Relaxed) {
+        let open = self
+            .open_until
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some_and(|until| Instant::now() < until);
+        if guarded && open {
             return Err(CacheError::Unavailable(
                 "redis recently failed; skipping".into(),
             ));
@@ -178,9 +179,8 @@ impl RedisKv {
         .await
         .unwrap_or_else(|_| Err(CacheError::Unavailable("redis timed out".into())));
         if let Err(e) = &result {
-            let skip = Duration::from_secs(1).max(self.op_timeout);
-            self.open_until
-                .store(now_ms() + skip.as_millis() as u64, Ordering::Relaxed);
+            *self.open_until.lock().unwrap_or_else(|p| p.into_inner()) =
+                Some(Instant::now() + self.breaker);
             tracing::warn!(error = %e, elapsed_ms = started.elapsed().as_millis() as u64, "cache unavailable");
         }
         result
@@ -208,22 +208,18 @@ async fn invoke(
     }
 }
 
-// Keep `ConnectionLike` in scope for both connection kinds.
-#[allow(dead_code)]
-fn _assert_connection_like<C: ConnectionLike>() {}
-
 #[async_trait]
 impl KeyValue for RedisKv {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError> {
         let key = self.key(key);
-        self.run(|c| query(c, redis::cmd("GET").arg(key).clone()))
+        self.run(true, |c| query(c, redis::cmd("GET").arg(key).clone()))
             .await
     }
 
     async fn set(&self, key: &str, value: Vec<u8>, ttl: Duration) -> Result<(), CacheError> {
         let key = self.key(key);
         let ms = ttl.as_millis().max(1) as u64;
-        self.run(|c| {
+        self.run(false, |c| {
             query::<()>(
                 c,
                 redis::cmd("SET")
@@ -241,7 +237,7 @@ impl KeyValue for RedisKv {
         let key = self.key(key);
         let ms = ttl.as_millis().max(1) as u64;
         let reply: Option<String> = self
-            .run(|c| {
+            .run(true, |c| {
                 query(
                     c,
                     redis::cmd("SET")
@@ -259,8 +255,10 @@ impl KeyValue for RedisKv {
 
     async fn delete(&self, key: &str) -> Result<(), CacheError> {
         let key = self.key(key);
-        self.run(|c| query::<()>(c, redis::cmd("DEL").arg(key).clone()))
-            .await
+        self.run(false, |c| {
+            query::<()>(c, redis::cmd("DEL").arg(key).clone())
+        })
+        .await
     }
 
     async fn incr(&self, key: &str, ttl: Duration) -> Result<(u64, Duration), CacheError> {
@@ -268,7 +266,7 @@ impl KeyValue for RedisKv {
         let ms = ttl.as_millis().max(1) as u64;
         let script = self.script.clone();
         let (n, left) = self
-            .run(|c| async move { invoke(c, &script, &key, ms).await })
+            .run(true, |c| async move { invoke(c, &script, &key, ms).await })
             .await?;
         Ok((n, Duration::from_millis(left.max(0) as u64)))
     }

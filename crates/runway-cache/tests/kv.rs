@@ -19,6 +19,8 @@ fn redis() -> Arc<dyn KeyValue> {
             &runway_testkit::redis_url(),
             RedisOptions {
                 key_prefix: runway_testkit::unique("runway-test:") + ":",
+                // Generous: a slow first connect must not open the breaker.
+                op_timeout: Duration::from_secs(2),
                 ..RedisOptions::default()
             },
         )
@@ -68,7 +70,7 @@ async fn set_get_delete_and_expiry(kv: Arc<dyn KeyValue>) {
         Some(vec![0, 159, 146, 150]),
         "binary safe"
     );
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    tokio::time::sleep(Duration::from_millis(700)).await;
     assert_eq!(kv.get("short").await.unwrap(), None);
 }
 

@@ -29,6 +29,8 @@ pub struct Config {
     pub listen: SocketAddr,
     /// Directory holding the embedded database, blobs and generated keys.
     pub data_dir: PathBuf,
+    /// Where `runway worker` serves /healthz, /readyz and /metrics. Unset: no HTTP.
+    pub worker_listen: Option<SocketAddr>,
     /// Database URL. Empty means the embedded SQLite file `<data_dir>/runway.db`.
     pub database_url: Option<Secret>,
     /// Largest number of pooled database connections per process.
@@ -152,6 +154,8 @@ pub struct JobsConfig {
     pub backoff_max_secs: u64,
     /// SQS long-poll wait per receive (0 to 20).
     pub sqs_wait_secs: u64,
+    /// A job run taking longer fails and is retried.
+    pub timeout_secs: u64,
 }
 
 impl Default for Config {
@@ -159,6 +163,7 @@ impl Default for Config {
         Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir: PathBuf::from("./data"),
+            worker_listen: None,
             database_url: None,
             database_max_connections: 10,
             cache_url: None,
@@ -193,7 +198,7 @@ impl Default for HttpConfig {
     fn default() -> Self {
         HttpConfig {
             body_limit_bytes: 1024 * 1024,
-            request_timeout_secs: 30,
+            request_timeout_secs: 20,
             shutdown_grace_secs: 25,
             cors_allowed_origins: Vec::new(),
             trust_forwarded_for: false,
@@ -252,6 +257,7 @@ impl Default for JobsConfig {
             backoff_base_ms: 1000,
             backoff_max_secs: 3600,
             sqs_wait_secs: 10,
+            timeout_secs: 600,
         }
     }
 }
@@ -430,6 +436,15 @@ impl Config {
             && !base.starts_with("http://")
         {
             return Err(invalid("cdn.base_url", "must start with https://"));
+        }
+        if self.jobs.timeout_secs == 0 {
+            return Err(invalid("jobs.timeout_secs", "must be at least 1"));
+        }
+        if self.http.request_timeout_secs > self.http.shutdown_grace_secs {
+            return Err(invalid(
+                "http.request_timeout_secs",
+                "must not exceed http.shutdown_grace_secs, or shutdown could cut requests off",
+            ));
         }
         if self.jobs.sqs_wait_secs > 20 {
             return Err(invalid("jobs.sqs_wait_secs", "must be at most 20"));

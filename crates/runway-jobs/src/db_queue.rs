@@ -128,9 +128,10 @@ fn split_receipt(receipt: &Receipt) -> Result<(&str, &str), QueueError> {
         .ok_or_else(|| QueueError::Backend("malformed receipt".into()))
 }
 
+/// Milliseconds, rounded up: a job is never due before its time.
 fn to_ms(t: SystemTime) -> i64 {
     t.duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
+        .map(|d| d.as_nanos().div_ceil(1_000_000) as i64)
         .unwrap_or_default()
 }
 
@@ -291,6 +292,24 @@ impl Queue for DbQueue {
         )
         .bind(now + delay.as_millis() as i64)
         .bind(truncate(error))
+        .bind(now)
+        .bind(id)
+        .bind(token)
+        .execute(self.db.pool())
+        .await?
+        .rows_affected();
+        lease_lost_if_zero(rows)
+    }
+
+    async fn release(&self, delivery: &Delivery, delay: Duration) -> Result<(), QueueError> {
+        let (id, token) = split_receipt(&delivery.receipt)?;
+        let now = now_ms();
+        let rows = sqlx::query(
+            "UPDATE jobs SET state = 'queued', run_at = ?, lease_token = NULL, lease_until = NULL, \
+                    attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, updated_at = ? \
+             WHERE id = ? AND lease_token = ? AND state = 'running'",
+        )
+        .bind(now + delay.as_millis() as i64)
         .bind(now)
         .bind(id)
         .bind(token)

@@ -82,6 +82,11 @@ pub trait Queue: Send + Sync + 'static {
         delay: Duration,
         error: &str,
     ) -> Result<(), QueueError>;
+    /// Put a delivery back, to be delivered again after `delay`, without
+    /// counting this delivery as an attempt (a worker that cannot run the
+    /// kind yet, or a message scheduled further ahead than the backend can
+    /// delay).
+    async fn release(&self, delivery: &Delivery, delay: Duration) -> Result<(), QueueError>;
     /// Move to the dead-letter state (or queue), keeping `error`.
     async fn dead_letter(&self, delivery: &Delivery, error: &str) -> Result<(), QueueError>;
     async fn stats(&self) -> Result<QueueStats, QueueError>;

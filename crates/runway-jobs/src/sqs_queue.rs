@@ -190,6 +190,38 @@ impl SqsQueue {
         Ok(())
     }
 
+    /// Send a copy of a message (fresh receive count) due after `delay`,
+    /// then delete the original. A crash in between leaves a duplicate,
+    /// which idempotent handlers absorb; nothing is lost.
+    async fn resend(
+        &self,
+        receipt: &Receipt,
+        id: &str,
+        kind: &str,
+        payload: &str,
+        not_before: Option<u64>,
+        delay: Duration,
+    ) -> Result<(), QueueError> {
+        let mut req = self
+            .client
+            .send_message()
+            .queue_url(&self.url)
+            .message_body(payload)
+            .message_attributes(KIND_ATTR, Self::string_attr(kind)?);
+        if let Some(nb) = not_before {
+            req = req.message_attributes(NOT_BEFORE_ATTR, Self::string_attr(&nb.to_string())?);
+        }
+        if self.fifo {
+            req = req
+                .message_group_id(kind.to_string())
+                .message_deduplication_id(format!("{id}-{}", epoch_ms(SystemTime::now())));
+        } else {
+            req = req.delay_seconds(ceil_secs(delay).min(MAX_DELAY) as i32);
+        }
+        req.send().await.map_err(|e| backend("SendMessage", e))?;
+        self.delete(receipt).await
+    }
+
     fn string_attr(value: &str) -> Result<MessageAttributeValue, QueueError> {
         MessageAttributeValue::builder()
             .data_type("String")
@@ -260,19 +292,26 @@ impl Queue for SqsQueue {
                     .and_then(|v| v.string_value())
                     .map(str::to_string)
             };
-            // Scheduled beyond SQS's 15-minute delay: hide it until due.
+            // Scheduled beyond SQS's 15-minute delay: send it on again (a
+            // new message, so waiting does not count as receives).
             if let Some(not_before) = attr(NOT_BEFORE_ATTR).and_then(|v| v.parse::<u64>().ok())
                 && not_before > now + 500
             {
                 let wait = Duration::from_millis(not_before - now);
-                self.client
-                    .change_message_visibility()
-                    .queue_url(&self.url)
-                    .receipt_handle(&receipt.0)
-                    .visibility_timeout(ceil_secs(wait).min(MAX_VISIBILITY) as i32)
-                    .send()
+                if let Err(e) = self
+                    .resend(
+                        &receipt,
+                        m.message_id().unwrap_or_default(),
+                        &attr(KIND_ATTR).unwrap_or_default(),
+                        m.body().unwrap_or_default(),
+                        Some(not_before),
+                        wait,
+                    )
                     .await
-                    .map_err(|e| backend("ChangeMessageVisibility", e))?;
+                {
+                    // It becomes visible again after the lease and is retried.
+                    tracing::warn!(error = %e, "could not re-delay a scheduled message");
+                }
                 continue;
             }
             let sys = |name: MessageSystemAttributeName| {
@@ -336,6 +375,18 @@ impl Queue for SqsQueue {
             .await
             .map_err(|e| backend("ChangeMessageVisibility", e))?;
         Ok(())
+    }
+
+    async fn release(&self, delivery: &Delivery, delay: Duration) -> Result<(), QueueError> {
+        self.resend(
+            &delivery.receipt,
+            &delivery.id,
+            &delivery.kind,
+            &delivery.payload,
+            None,
+            delay,
+        )
+        .await
     }
 
     async fn dead_letter(&self, delivery: &Delivery, error: &str) -> Result<(), QueueError> {

@@ -44,6 +44,23 @@ pub struct WorkerConfig {
     /// On shutdown, how long running jobs may take before they are abandoned
     /// (their leases then expire and another worker retries them).
     pub shutdown_grace: Duration,
+    /// A run taking longer fails (and is retried): a hung job must not hold
+    /// its lease, renewed by the heartbeat, forever.
+    pub job_timeout: Duration,
+}
+
+/// How long a job of a kind this worker does not know waits before it is
+/// offered again.
+const UNKNOWN_KIND_DELAY: Duration = Duration::from_secs(30);
+
+/// Aborts a spawned task when dropped: the lease heartbeat stops with its
+/// job, including when the job's own task is aborted.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Hooks for metrics; every method has a no-op default.
@@ -197,6 +214,16 @@ impl<C: Clone + Send + Sync + 'static> Step<C> {
     #[tracing::instrument(skip_all, fields(job.id = %delivery.id, job.kind = %delivery.kind, job.attempt = delivery.attempts))]
     async fn process(self, delivery: Delivery) {
         let kind = delivery.kind.clone();
+        let Some(runner) = self.registry.get(&kind) else {
+            // Possibly enqueued by a newer version during a rolling update:
+            // put it back for a worker that knows it, without spending an
+            // attempt, and never dead-letter it for this.
+            tracing::warn!("no handler for this job kind in this worker; releasing it");
+            if let Err(e) = self.queue.release(&delivery, UNKNOWN_KIND_DELAY).await {
+                tracing::warn!(error = %e, "could not release the job; its lease will expire instead");
+            }
+            return;
+        };
         if delivery.attempts > self.config.max_attempts {
             // Leased more often than allowed without finishing: the worker
             // died or lost the lease every time. Stop the crash loop.
@@ -204,19 +231,11 @@ impl<C: Clone + Send + Sync + 'static> Step<C> {
                 .await;
             return;
         }
-        let Some(runner) = self.registry.get(&kind) else {
-            // Possibly enqueued by a newer version during a rolling update.
-            let msg = format!("no handler for job kind {kind:?} in this worker");
-            self.settle_failure(&delivery, JobError::Retry(anyhow::anyhow!(msg)))
-                .await;
-            return;
-        };
-
-        let heartbeat = {
+        let _heartbeat = {
             let queue = self.queue.clone();
             let receipt = delivery.receipt.clone();
             let lease = self.config.lease;
-            tokio::spawn(async move {
+            AbortOnDrop(tokio::spawn(async move {
                 let mut tick = tokio::time::interval(lease / 3);
                 tick.tick().await;
                 loop {
@@ -230,22 +249,28 @@ impl<C: Clone + Send + Sync + 'static> Step<C> {
                         Err(e) => tracing::warn!(error = %e, "could not renew job lease"),
                     }
                 }
-            })
+            }))
         };
 
         let started = Instant::now();
-        let result = AssertUnwindSafe(runner(delivery.payload.clone(), self.ctx.clone()))
-            .catch_unwind()
-            .await
-            .unwrap_or_else(|panic| {
-                let msg = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "job panicked".into());
-                Err(JobError::Retry(anyhow::anyhow!("panic: {msg}")))
-            });
-        heartbeat.abort();
+        let run =
+            AssertUnwindSafe(runner(delivery.payload.clone(), self.ctx.clone())).catch_unwind();
+        let result = match tokio::time::timeout(self.config.job_timeout, run).await {
+            Ok(outcome) => outcome,
+            Err(_) => Ok(Err(JobError::Retry(anyhow::anyhow!(
+                "timed out after {} s",
+                self.config.job_timeout.as_secs()
+            )))),
+        };
+        let result = result.unwrap_or_else(|panic| {
+            let msg = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "job panicked".into());
+            Err(JobError::Retry(anyhow::anyhow!("panic: {msg}")))
+        });
+        drop(_heartbeat);
 
         match result {
             Ok(()) => match self.queue.delete(&delivery.receipt).await {

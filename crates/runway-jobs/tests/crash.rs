@@ -113,6 +113,7 @@ fn child(dir: PathBuf) {
                     max: Duration::from_secs(1),
                 },
                 shutdown_grace: Duration::from_secs(10),
+                job_timeout: Duration::from_secs(60),
             },
         );
         let cancel = CancellationToken::new();

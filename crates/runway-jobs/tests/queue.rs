@@ -31,7 +31,7 @@ async fn db_backend(kind: DbBackend) -> Backend {
     let t = test_db(kind).await;
     Backend {
         queue: Arc::new(DbQueue::new(t.db.clone(), "default")),
-        tick: Duration::from_millis(100),
+        tick: Duration::from_millis(300),
         strict_leases: true,
         dedups: true,
         _db: Some(t),
@@ -89,6 +89,7 @@ fn config(max_attempts: u32) -> WorkerConfig {
             max: Duration::from_secs(2),
         },
         shutdown_grace: Duration::from_secs(10),
+        job_timeout: Duration::from_secs(60),
     }
 }
 

@@ -127,6 +127,7 @@ impl Runway {
             blobs,
             cdn,
             tokens,
+            derive_key(&secret, "runway idempotent responses"),
             Arc::new(Metrics::new()),
         );
         Ok(Runway {
@@ -168,6 +169,7 @@ impl Runway {
                     max: Duration::from_secs(jobs.backoff_max_secs),
                 },
                 shutdown_grace: Duration::from_secs(self.state.config.http.shutdown_grace_secs),
+                job_timeout: Duration::from_secs(jobs.timeout_secs),
             },
         )
         .with_events(Arc::new(JobMetrics(self.state.metrics.clone())))
@@ -218,23 +220,52 @@ impl Runway {
         if let Some(worker) = worker {
             worker.await.context("worker task")?;
         }
-        self.state.db.close().await;
+        // Connections still checked out by abandoned requests are not waited for.
+        if tokio::time::timeout(Duration::from_secs(2), self.state.db.close())
+            .await
+            .is_err()
+        {
+            tracing::warn!("database pool did not close in time");
+        }
         tracing::info!("shutdown complete");
         Ok(())
     }
 
-    /// Run only the job workers until `shutdown` resolves, then drain.
+    /// Run only the job workers until `shutdown` resolves, then drain. With
+    /// a listener, also serve `/healthz`, `/readyz` and `/metrics` on it
+    /// (readiness turns 503 as soon as shutdown begins).
     pub async fn work(
         self,
+        listener: Option<TcpListener>,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let cancel = CancellationToken::new();
         let worker = tokio::spawn(self.worker().run(cancel.clone()));
         tracing::info!(kinds = ?self.registry.kinds().collect::<Vec<_>>(), "runway worker started");
+        let http = listener.map(|listener| {
+            let app = crate::routes::operations()
+                .layer(from_fn_with_state(self.state.clone(), observe))
+                .with_state(self.state.clone());
+            let stop = cancel.clone();
+            if let Ok(addr) = listener.local_addr() {
+                tracing::info!(%addr, "worker probes and metrics on http://{addr}");
+            }
+            tokio::spawn(async move {
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(async move { stop.cancelled().await })
+                    .await
+            })
+        });
         shutdown.await;
         tracing::info!("shutdown requested: draining jobs");
+        self.state.begin_shutdown();
         cancel.cancel();
         worker.await.context("worker task")?;
+        if let Some(http) = http {
+            http.await
+                .context("worker HTTP task")?
+                .context("worker HTTP")?;
+        }
         self.state.db.close().await;
         Ok(())
     }

@@ -27,6 +27,9 @@ pub struct AppState {
     pub tokens: Arc<Tokens>,
     pub passwords: Passwords,
     pub metrics: Arc<Metrics>,
+    /// Key under which stored idempotent responses are encrypted (derived
+    /// from the server secret).
+    pub response_key: Arc<Vec<u8>>,
     shutting_down: Arc<AtomicBool>,
 }
 
@@ -40,6 +43,7 @@ impl AppState {
         blobs: Arc<dyn BlobStore>,
         cdn: Option<Arc<Cdn>>,
         tokens: Tokens,
+        response_key: Vec<u8>,
         metrics: Arc<Metrics>,
     ) -> Self {
         let idempotency = Idempotency::new(
@@ -59,6 +63,7 @@ impl AppState {
             tokens: Arc::new(tokens),
             passwords: Passwords::new(),
             metrics,
+            response_key: Arc::new(response_key),
             shutting_down: Arc::new(AtomicBool::new(false)),
         }
     }

@@ -164,7 +164,8 @@ impl Db {
                         "timed out waiting for another instance's migrations".into(),
                     )));
                 }
-                let result = self.migrator().run(&self.pool).await;
+                // On the same connection: a pool of one must still work.
+                let result = self.migrator().run_direct(&mut *lock_conn).await;
                 let _ = sqlx::query("SELECT RELEASE_LOCK(CONCAT('runway_migrate:', DATABASE()))")
                     .execute(&mut *lock_conn)
                     .await;

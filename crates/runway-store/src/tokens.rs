@@ -30,6 +30,27 @@ pub enum Rotation {
     Unknown,
 }
 
+/// Insert a refresh token for `user` inside an open transaction.
+pub(crate) async fn insert_refresh_token_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    t: &NewRefreshToken,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO refresh_tokens (id, user_id, family_id, token_hash, created_at, expires_at) \
+         VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(Uuid::now_v7().to_string())
+    .bind(t.user_id.to_string())
+    .bind(t.family_id.to_string())
+    .bind(&t.token_hash)
+    .bind(t.created_at)
+    .bind(t.expires_at)
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| StoreError::unique(e, "refresh token"))?;
+    Ok(())
+}
+
 impl Db {
     pub async fn insert_refresh_token(&self, t: &NewRefreshToken) -> Result<(), StoreError> {
         sqlx::query(

@@ -60,6 +60,42 @@ impl Db {
         })
     }
 
+    /// Create an account and its first session in one transaction, so a
+    /// failure leaves neither. `Conflict("email")` if the address is taken.
+    pub async fn create_user_with_session(
+        &self,
+        email: &Email,
+        password_hash: &str,
+        now: i64,
+        refresh_token_hash: &str,
+        refresh_expires_at: i64,
+    ) -> Result<User, StoreError> {
+        let id = UserId::new();
+        let session = crate::tokens::NewRefreshToken {
+            user_id: id,
+            family_id: uuid::Uuid::now_v7(),
+            token_hash: refresh_token_hash.to_string(),
+            created_at: now,
+            expires_at: refresh_expires_at,
+        };
+        let mut tx = self.pool().begin().await?;
+        sqlx::query("INSERT INTO users (id, email, password_hash, created_at) VALUES (?, ?, ?, ?)")
+            .bind(id.to_string())
+            .bind(email.as_str())
+            .bind(password_hash)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| StoreError::unique(e, "email"))?;
+        crate::tokens::insert_refresh_token_in(&mut tx, &session).await?;
+        tx.commit().await?;
+        Ok(User {
+            id,
+            email: email.clone(),
+            created_at: now,
+        })
+    }
+
     /// A live (not deleted) account by email, with its password hash.
     pub async fn credentials_by_email(
         &self,

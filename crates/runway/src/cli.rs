@@ -124,7 +124,20 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 )
                 .await
         }
-        Command::Worker => Runway::build(config).await?.work(shutdown_signal()).await,
+        Command::Worker => {
+            let listener = match config.worker_listen {
+                Some(addr) => Some(
+                    tokio::net::TcpListener::bind(addr)
+                        .await
+                        .with_context(|| format!("binding {addr}"))?,
+                ),
+                None => None,
+            };
+            Runway::build(config)
+                .await?
+                .work(listener, shutdown_signal())
+                .await
+        }
         Command::Migrate => {
             Runway::build(config).await?;
             tracing::info!("migrations applied");

@@ -37,11 +37,15 @@ impl Drop for Proc {
 /// Start `runway serve` on port 0 and read the bound address from its
 /// JSON log. Returns the child and a channel of its remaining log lines.
 fn serve(dir: &Path, extra: &[&str]) -> (Proc, SocketAddr, mpsc::Receiver<String>) {
+    let mut cmd = runway(dir);
+    cmd.args(["serve", "--listen", "127.0.0.1:0"]).args(extra);
+    spawn_logged(cmd)
+}
+
+/// Spawn and wait for the first log line carrying the bound `addr`.
+fn spawn_logged(mut cmd: Command) -> (Proc, SocketAddr, mpsc::Receiver<String>) {
     let mut child = Proc(
-        runway(dir)
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .args(extra)
-            .stderr(Stdio::piped())
+        cmd.stderr(Stdio::piped())
             .stdout(Stdio::null())
             .spawn()
             .unwrap(),
@@ -267,13 +271,22 @@ fn no_workers_serves_the_api_and_worker_runs_jobs_alone() {
     // The API process runs no jobs: the deletion job stays queued.
     assert!(metrics().contains("runway_jobs_queue_depth 1"));
 
-    // A worker process sharing the data dir runs it.
-    let mut worker = Proc(
-        runway(dir.path())
-            .arg("worker")
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
+    // A worker process sharing the data dir runs it, with its own probes.
+    let mut cmd = runway(dir.path());
+    cmd.arg("worker").env("RUNWAY_WORKER_LISTEN", "127.0.0.1:0");
+    let (mut worker, worker_addr, _worker_logs) = spawn_logged(cmd);
+    let ready = http(
+        worker_addr,
+        "GET /readyz HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n",
+    );
+    assert!(ready.starts_with("HTTP/1.1 200"), "{ready}");
+    let worker_metrics = http(
+        worker_addr,
+        "GET /metrics HTTP/1.1\r\nhost: t\r\nconnection: close\r\n\r\n",
+    );
+    assert!(
+        worker_metrics.contains("runway_jobs_succeeded_total"),
+        "{worker_metrics}"
     );
     let deadline = Instant::now() + Duration::from_secs(30);
     while !metrics().contains("runway_jobs_queue_depth 0") {

@@ -13,6 +13,7 @@ pub struct Passwords {
     slots: Arc<Semaphore>,
     /// Hash verified when the account does not exist, so that a login for an
     /// unknown email costs the same time as one with a wrong password.
+    /// Computed once, in the background, at start-up.
     dummy: Arc<OnceLock<String>>,
 }
 
@@ -22,14 +23,27 @@ fn hasher() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
+fn dummy_hash() -> String {
+    let salt = SaltString::generate(&mut OsRng);
+    hasher()
+        .hash_password(b"runway-dummy-password", &salt)
+        .map(|h| h.to_string())
+        .unwrap_or_default()
+}
+
 impl Passwords {
     pub fn new() -> Self {
         let cpus = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(2);
+        let dummy = Arc::new(OnceLock::new());
+        let warm = dummy.clone();
+        std::thread::spawn(move || {
+            warm.get_or_init(dummy_hash);
+        });
         Passwords {
             slots: Arc::new(Semaphore::new(cpus)),
-            dummy: Arc::new(OnceLock::new()),
+            dummy,
         }
     }
 
@@ -53,18 +67,7 @@ impl Passwords {
         tokio::task::spawn_blocking(move || {
             let (stored, real) = match hash {
                 Some(h) => (h, true),
-                None => (
-                    dummy
-                        .get_or_init(|| {
-                            let salt = SaltString::generate(&mut OsRng);
-                            hasher()
-                                .hash_password(b"runway-dummy-password", &salt)
-                                .map(|h| h.to_string())
-                                .unwrap_or_default()
-                        })
-                        .clone(),
-                    false,
-                ),
+                None => (dummy.get_or_init(dummy_hash).clone(), false),
             };
             let parsed = PasswordHash::new(&stored)
                 .map_err(|e| anyhow::anyhow!("stored hash unreadable: {e}"))?;

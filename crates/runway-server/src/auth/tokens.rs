@@ -122,6 +122,24 @@ pub fn derive_key(secret: &[u8], purpose: &str) -> Vec<u8> {
     mac.finalize().into_bytes().to_vec()
 }
 
+impl Tokens {
+    /// The user a token with a valid signature was issued to, even if it has
+    /// expired: for scoping idempotency keys, so a retry that arrives after
+    /// the access token expired still matches its first attempt. Never use
+    /// it to authorize anything.
+    pub fn subject_ignoring_expiry(&self, token: &str) -> Option<UserId> {
+        let header = jsonwebtoken::decode_header(token).ok()?;
+        if header.alg != ALG || header.typ.as_deref() != Some(ACCESS_TYP) {
+            return None;
+        }
+        let mut validation = self.validation.clone();
+        validation.validate_exp = false;
+        validation.set_required_spec_claims(&["iss", "aud", "sub"]);
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation).ok()?;
+        UserId::parse(&data.claims.sub).ok()
+    }
+}
+
 /// A new opaque refresh token: 256 random bits.
 pub fn new_refresh_token() -> String {
     let mut bytes = [0u8; 32];
@@ -143,20 +161,30 @@ fn load_or_create_secret(path: &Path) -> anyhow::Result<Vec<u8>> {
     }
     let mut secret = [0u8; 64];
     rand::rng().fill_bytes(&mut secret);
-    let encoded = hex::encode(secret);
-    match std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-    {
-        Ok(mut f) => {
-            f.write_all(encoded.as_bytes())?;
+    if !path.exists() {
+        // Write a complete file, then link it into place: a process starting
+        // at the same moment sees either no key or the whole key, and the
+        // link fails (no clobber) if another process won the race.
+        let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+        {
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(&tmp)?;
+            f.write_all(hex::encode(secret).as_bytes())?;
             f.sync_all()?;
-            tracing::info!(path = %path.display(), "generated a new token signing key");
         }
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-        Err(e) => return Err(anyhow::anyhow!("cannot create {}: {e}", path.display())),
+        match std::fs::hard_link(&tmp, path) {
+            Ok(()) => tracing::info!(path = %path.display(), "generated a new token signing key"),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(anyhow::anyhow!("cannot create {}: {e}", path.display()));
+            }
+        }
+        let _ = std::fs::remove_file(&tmp);
     }
     let stored = std::fs::read_to_string(path)?;
     let stored = stored.trim();

@@ -9,6 +9,11 @@
 //! and path. Server errors are not stored, so they can be retried.
 //! If the cache is unavailable, requests proceed without the guarantee
 //! rather than failing.
+//!
+//! Stored response bodies (which may hold tokens) are encrypted with
+//! AES-256-GCM under a key derived from the server secret and the raw
+//! idempotency key, which the cache never sees: reading the cache alone
+//! reveals no response.
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -18,8 +23,10 @@ use axum::response::{IntoResponse, Response};
 use runway_cache::{Begin, StoredResponse};
 use sha2::{Digest, Sha256};
 
+use aes_gcm::aead::{Aead, AeadCore, KeyInit, OsRng};
+use aes_gcm::{Aes256Gcm, Nonce};
+
 use crate::error::ApiError;
-use crate::http::extract::bearer_user;
 use crate::state::AppState;
 
 pub static IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
@@ -61,9 +68,17 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
             .into_response();
         }
     };
-    let principal = bearer_user(&parts, &state)
+    // Scope by the token's subject even if it has expired since the first
+    // attempt (a retry may arrive later); the handler still authorizes.
+    let principal = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .and_then(|t| state.tokens.subject_ignoring_expiry(t.trim()))
         .map(|u| u.to_string())
-        .unwrap_or_else(|_| "anonymous".to_string());
+        .unwrap_or_else(|| "anonymous".to_string());
+    let cipher = response_cipher(&state, &key);
     let scope = format!(
         "{principal}:{}:{}:{}",
         parts.method,
@@ -74,7 +89,7 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
 
     match state.idempotency.begin(&scope, &fingerprint).await {
         Ok(Begin::Proceed) => {}
-        Ok(Begin::Replay(stored)) => return replay(stored),
+        Ok(Begin::Replay(stored)) => return replay(stored, &cipher),
         Ok(Begin::InFlight) => {
             return ApiError::conflict(
                 "idempotency_in_flight",
@@ -128,7 +143,7 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
                     .map(|v| (name.as_str().to_string(), v.to_string()))
             })
             .collect(),
-        body: body.to_vec(),
+        body: seal(&cipher, &body),
     };
     if let Err(e) = state
         .idempotency
@@ -143,8 +158,38 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
     Response::from_parts(resp_parts, Body::from(body))
 }
 
-fn replay(stored: StoredResponse) -> Response {
-    let mut response = Response::new(Body::from(stored.body));
+fn response_cipher(state: &AppState, key: &str) -> Aes256Gcm {
+    let k = crate::auth::tokens::derive_key(&state.response_key, key);
+    Aes256Gcm::new_from_slice(&k).expect("32-byte key")
+}
+
+/// nonce (12 bytes) ‖ ciphertext.
+fn seal(cipher: &Aes256Gcm, body: &[u8]) -> Vec<u8> {
+    let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
+    let mut out = nonce.to_vec();
+    out.extend(cipher.encrypt(&nonce, body).expect("in-memory encryption"));
+    out
+}
+
+fn open(cipher: &Aes256Gcm, sealed: &[u8]) -> Option<Vec<u8>> {
+    if sealed.len() < 12 {
+        return None;
+    }
+    let (nonce, ct) = sealed.split_at(12);
+    let nonce: [u8; 12] = nonce.try_into().ok()?;
+    cipher.decrypt(&Nonce::from(nonce), ct).ok()
+}
+
+fn replay(stored: StoredResponse, cipher: &Aes256Gcm) -> Response {
+    let Some(body) = open(cipher, &stored.body) else {
+        // Only after the server secret changed.
+        return ApiError::conflict(
+            "idempotency_key_unreadable",
+            "the stored response for this Idempotency-Key can no longer be read; use a new key",
+        )
+        .into_response();
+    };
+    let mut response = Response::new(Body::from(body));
     *response.status_mut() = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
     for (name, value) in stored.headers {
         if let (Ok(n), Ok(v)) = (

@@ -41,18 +41,24 @@ pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next
         req.headers_mut().insert(X_REQUEST_ID.clone(), v);
     }
     let method = req.method().clone();
+    // Label values must stay bounded: any other method token is "OTHER".
+    let method_label = match method.as_str() {
+        "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS" => method.as_str(),
+        _ => "OTHER",
+    };
     let route = req
         .extensions()
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| "unmatched".to_string());
-    let span = tracing::info_span!("request", request_id = %id, method = %method, route = %route);
+    let span =
+        tracing::info_span!("request", request_id = %id, method = %method_label, route = %route);
     let mut response = next.run(req).instrument(span.clone()).await;
     let status = response.status();
     let elapsed = started.elapsed();
     state
         .metrics
-        .observe_request(method.as_str(), &route, status.as_u16(), elapsed);
+        .observe_request(method_label, &route, status.as_u16(), elapsed);
     span.in_scope(|| {
         tracing::info!(
             status = status.as_u16(),

@@ -162,7 +162,19 @@ pub async fn register(
         .hash(req.password)
         .await
         .map_err(ApiError::internal)?;
-    let user = match state.db.create_user(&email, &hash, now_ms()).await {
+    let refresh_token = new_refresh_token();
+    let now = now_ms();
+    let user = match state
+        .db
+        .create_user_with_session(
+            &email,
+            &hash,
+            now,
+            &hash_refresh_token(&refresh_token),
+            now + state.tokens.refresh_ttl().as_millis() as i64,
+        )
+        .await
+    {
         Ok(u) => u,
         Err(StoreError::Conflict(_)) => {
             return Err(ApiError::conflict(

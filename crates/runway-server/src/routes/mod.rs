@@ -26,6 +26,14 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(me::get_me, me::delete_me))
 }
 
+/// Probes and metrics alone: what a worker-only process serves.
+pub fn operations() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
+}
+
 /// Routes that serve the documentation itself.
 pub fn docs() -> Router<AppState> {
     Router::new()
