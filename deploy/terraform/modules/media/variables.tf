@@ -1,0 +1,99 @@
+variable "name" {
+  description = "Name prefix (e.g. runway-prod). Bucket names add the account ID to be globally unique."
+  type        = string
+}
+
+variable "cdn_domain" {
+  description = "Host name of the media CDN, e.g. media.example.com (an input: your domain)."
+  type        = string
+}
+
+variable "zone_id" {
+  description = "Route 53 hosted zone that holds cdn_domain (for the certificate's DNS validation)."
+  type        = string
+}
+
+variable "signing_public_keys" {
+  description = "PEM public keys trusted for CloudFront signed URLs, by a name you choose (e.g. the month made). Several keys allow rotation without downtime (docs/operations.md); keep each private key in Secrets Manager only."
+  type        = map(string)
+  validation {
+    condition     = length(var.signing_public_keys) > 0
+    error_message = "At least one signing public key is required."
+  }
+}
+
+variable "storage_prefix" {
+  description = "Prefix of everything runway stores in the bucket (RUNWAY_STORAGE_URL is s3://BUCKET/PREFIX); the app roles are limited to it."
+  type        = string
+  default     = "media"
+}
+
+variable "uploads_prefix" {
+  description = "Staging prefix of client uploads (inside storage_prefix); objects left there are abandoned uploads and expire."
+  type        = string
+  default     = "media/uploads/"
+}
+
+variable "thumbnails_prefix" {
+  description = "Prefix the thumbnail Lambda writes variants under (inside storage_prefix)."
+  type        = string
+  default     = "media/thumbnails/"
+}
+
+variable "abandoned_upload_days" {
+  description = "Days after which objects under uploads_prefix and incomplete multipart uploads are removed."
+  type        = number
+  default     = 2
+}
+
+variable "noncurrent_version_days" {
+  description = "Days a replaced or deleted object version is kept (recovery window)."
+  type        = number
+  default     = 30
+}
+
+variable "price_class" {
+  description = "CloudFront price class (PriceClass_All serves users abroad from the nearest edge)."
+  type        = string
+  default     = "PriceClass_All"
+}
+
+variable "thumbnail_lambda_zip" {
+  description = "Path of target/lambda/thumbnail.zip built by scripts/build-lambdas; null until the Lambda is built (the function is then not created)."
+  type        = string
+  default     = null
+}
+
+variable "lambda_architecture" {
+  description = "Architecture the Lambda zips are built for (x86_64 or arm64)."
+  type        = string
+  default     = "x86_64"
+}
+
+variable "lambda_subnet_ids" {
+  description = "Private app subnets for the thumbnail Lambda's ENIs."
+  type        = list(string)
+}
+
+variable "vpc_id" {
+  description = "VPC for the Lambda's security group."
+  type        = string
+}
+
+variable "thumbnail_concurrency" {
+  description = "Reserved (and maximum) concurrent thumbnail invocations."
+  type        = number
+  default     = 10
+}
+
+variable "log_retention_days" {
+  description = "Retention of logs (Lambda) and access logs (S3, CloudFront) in days."
+  type        = number
+  default     = 365
+}
+
+variable "tags" {
+  description = "Tags added to every resource."
+  type        = map(string)
+  default     = {}
+}

@@ -1,0 +1,299 @@
+"""Invariants of the Terraform, read with python-hcl2 (no provider, no
+network): the address plans, the network contract, private-only access and
+least privilege (issue 7)."""
+
+from __future__ import annotations
+
+import ipaddress
+import itertools
+import json
+import re
+
+import pytest
+
+from conftest import ENVS, TERRAFORM, blocks, hcl_dir, load_hcl, module_calls, tfvars
+
+MODULES = TERRAFORM / "modules"
+NETWORK_VARS = ("name", "vpc_cidr", "secondary_cidr_blocks", "az_count", "subnets", "onprem_cidrs", "tags")
+PLANNER_VARS = ("vpc_cidr", "secondary_cidr_blocks", "az_count", "subnets", "onprem_cidrs")
+TIERS = ("public", "app", "app_green", "control_plane", "db", "endpoint", "pods")
+
+
+def all_tf_files():
+    return sorted(TERRAFORM.rglob("*.tf"))
+
+
+@pytest.mark.parametrize("path", all_tf_files(), ids=lambda p: str(p.relative_to(TERRAFORM)))
+def test_every_file_parses(path):
+    assert isinstance(load_hcl(path), dict)
+
+
+# ---------------------------------------------------------------- address plans
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_plan_has_exactly_the_planner_keys(env):
+    plan = tfvars(env)
+    assert set(plan) == set(PLANNER_VARS)
+    assert set(plan["subnets"]) == set(TIERS)
+    assert plan["az_count"] in (2, 3)
+    for tier, cidrs in plan["subnets"].items():
+        assert len(cidrs) in (0, plan["az_count"]), f"{tier}: one CIDR per AZ"
+    for tier in ("public", "app", "db", "endpoint"):
+        assert len(plan["subnets"][tier]) == plan["az_count"], f"{tier} is required in every AZ"
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_subnets_inside_the_vpc_and_disjoint(env):
+    plan = tfvars(env)
+    vpc = [ipaddress.ip_network(c) for c in [plan["vpc_cidr"], *plan["secondary_cidr_blocks"]]]
+    for a, b in itertools.combinations(vpc, 2):
+        assert not a.overlaps(b), f"VPC ranges {a} and {b} overlap"
+    subnets = [(tier, ipaddress.ip_network(c)) for tier, cidrs in plan["subnets"].items() for c in cidrs]
+    for tier, net in subnets:
+        assert any(net.subnet_of(v) for v in vpc), f"{tier} {net} is outside the VPC"
+        assert net.prefixlen <= 28, f"{tier} {net}: AWS subnets are /28 or larger"
+    for (ta, a), (tb, b) in itertools.combinations(subnets, 2):
+        assert not a.overlaps(b), f"{ta} {a} overlaps {tb} {b}"
+    for tier in ("pods",):
+        for c in plan["subnets"][tier]:
+            assert not ipaddress.ip_network(c).subnet_of(vpc[0]), "pod subnets live in the secondary ranges"
+    for c in plan["subnets"]["control_plane"]:
+        assert ipaddress.ip_network(c).prefixlen == 28
+    for c in plan["onprem_cidrs"]:
+        assert not any(ipaddress.ip_network(c).overlaps(v) for v in vpc), f"on-prem {c} overlaps the VPC"
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_app_tiers_are_sized_for_eks_pods(env):
+    plan = tfvars(env)
+    # Every pod takes a VPC address. The sizes come from `runway plan-network`
+    # (the command is in network-plan.txt beside the tfvars); here: at least a
+    # few nodes' worth per AZ, and a green range as large as the blue one.
+    for blue, green in zip(plan["subnets"]["app"], plan["subnets"]["app_green"]):
+        b, g = ipaddress.ip_network(blue), ipaddress.ip_network(green)
+        assert b.num_addresses >= 128, f"app {blue} is too small for EKS pods"
+        assert g.num_addresses == b.num_addresses, f"green {green} differs from blue {blue}"
+    command = (TERRAFORM / "envs" / env / "network-plan.txt").read_text().splitlines()[1]
+    assert "runway plan-network" in command and f"envs/{env}/network.auto.tfvars.json" in command
+
+
+def test_environments_never_overlap():
+    ranges = {env: [ipaddress.ip_network(c) for c in [tfvars(env)["vpc_cidr"]]] for env in ENVS}
+    for a, b in itertools.combinations(ENVS, 2):
+        for x in ranges[a]:
+            for y in ranges[b]:
+                assert not x.overlaps(y), f"{a} {x} overlaps {b} {y}: they could never be connected"
+
+
+# ---------------------------------------------------------------- the network contract
+
+
+def test_network_variables_are_the_planner_contract():
+    variables = {}
+    for entry in load_hcl(MODULES / "network" / "variables.tf")["variable"]:
+        variables.update(entry)
+    assert tuple(variables) == NETWORK_VARS
+    module = hcl_dir(MODULES / "network")
+    declared = set()
+    for entry in module["variable"]:
+        declared |= set(entry)
+    assert declared == set(NETWORK_VARS), "the network module declares variables outside variables.tf"
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_env_declares_and_passes_the_plan(env):
+    env_tf = hcl_dir(TERRAFORM / "envs" / env)
+    declared = {}
+    for entry in env_tf["variable"]:
+        declared.update(entry)
+    contract = {}
+    for entry in load_hcl(MODULES / "network" / "variables.tf")["variable"]:
+        contract.update(entry)
+    for var in PLANNER_VARS:
+        assert var in declared, f"envs/{env} must declare {var}"
+        assert declared[var]["type"] == contract[var]["type"], f"{var}: type differs from the network module"
+    network = module_calls(env_tf)["network"]
+    assert network["source"] == "../../modules/network"
+    for var in PLANNER_VARS:
+        assert network[var] == f"${{var.{var}}}", f"module network must get var.{var}"
+
+
+# ---------------------------------------------------------------- private access
+
+
+def test_eks_api_endpoint_is_private_only():
+    eks = blocks(hcl_dir(MODULES / "eks"), "resource", "aws_eks_cluster")["this"]
+    vpc = eks["vpc_config"][0]
+    assert vpc["endpoint_public_access"] is False
+    assert vpc["endpoint_private_access"] is True
+    assert "public_access_cidrs" not in vpc
+    assert eks["encryption_config"][0]["resources"] == ["secrets"]
+    assert eks["enabled_cluster_log_types"] == "${local.log_types}"
+    eks_locals = {}
+    for entry in hcl_dir(MODULES / "eks")["locals"]:
+        eks_locals.update(entry)
+    assert set(eks_locals["log_types"]) == {"api", "audit", "authenticator", "controllerManager", "scheduler"}
+    lt = blocks(hcl_dir(MODULES / "eks"), "resource", "aws_launch_template")["node"]
+    assert lt["metadata_options"][0]["http_tokens"] == "required"
+
+
+def test_db_and_endpoint_tiers_have_no_internet_route():
+    net = hcl_dir(MODULES / "network")
+    tables = blocks(net, "resource", "aws_route_table")
+    for name, table in tables.items():
+        assert "route" not in table, f"aws_route_table.{name}: inline routes hide from this test"
+    routes = blocks(net, "resource", "aws_route")
+    for name, route in routes.items():
+        table = route["route_table_id"]
+        internet = route.get("destination_cidr_block") == "0.0.0.0/0" or "gateway_id" in route or "nat_gateway_id" in route
+        if internet:
+            assert table.startswith(("${aws_route_table.public.", "${each.value.id}")), name
+            if table == "${each.value.id}":
+                assert route["for_each"] == "${aws_route_table.private}", name
+    assert "aws_route" not in json.dumps(blocks(net, "resource", "aws_route_table")["isolated"])
+    locals_ = {}
+    for entry in net["locals"]:
+        locals_.update(entry)
+    assert {"db", "endpoint", "control_plane"} <= set(locals_["isolated_tiers"])
+    assert not {"db", "endpoint", "control_plane"} & set(locals_["nat_tiers"])
+    assoc = blocks(net, "resource", "aws_route_table_association")["private"]
+    assert "contains(local.nat_tiers" in assoc["route_table_id"] and "aws_route_table.isolated" in assoc["route_table_id"]
+    # No internet or NAT gateway route may target the isolated tables.
+    for name, route in routes.items():
+        assert "isolated" not in route["route_table_id"], name
+
+
+def test_vpc_endpoints_live_in_the_endpoint_tier():
+    net = hcl_dir(MODULES / "network")
+    locals_ = {}
+    for entry in net["locals"]:
+        locals_.update(entry)
+    required = {"ecr.api", "ecr.dkr", "sts", "sqs", "sns", "logs", "ec2", "elasticloadbalancing", "autoscaling"}
+    endpoints = locals_["interface_endpoints"]
+    assert required <= set(re.findall(r'"([a-z0-9.]+)"', endpoints) if isinstance(endpoints, str) else endpoints)
+    interface = blocks(net, "resource", "aws_vpc_endpoint")
+    assert "endpoint-" in interface["interface"]["subnet_ids"]
+    assert interface["s3"]["vpc_endpoint_type"] == "Gateway"
+    assert blocks(net, "resource", "aws_flow_log")["this"]["traffic_type"] == "ALL"
+
+
+def test_data_tier_is_private_encrypted_and_multi_az():
+    data = hcl_dir(MODULES / "data")
+    rds = blocks(data, "resource", "aws_db_instance")["this"]
+    assert rds["publicly_accessible"] is False
+    assert rds["multi_az"] is True
+    assert rds["storage_encrypted"] is True
+    assert rds["engine"] == "mysql"
+    redis = blocks(data, "resource", "aws_elasticache_replication_group")["this"]
+    assert redis["transit_encryption_enabled"] is True
+    assert redis["at_rest_encryption_enabled"] is True
+    assert redis["multi_az_enabled"] is True and redis["automatic_failover_enabled"] is True
+    assert "auth_token" in redis
+    rules = blocks(data, "resource", "aws_vpc_security_group_ingress_rule")
+    assert rules["mysql"]["for_each"] == "${toset(concat(var.app_cidrs, var.onprem_cidrs))}"
+    assert rules["cache"]["for_each"] == "${toset(var.app_cidrs)}"
+    for rule in rules.values():
+        assert "0.0.0.0/0" not in json.dumps(rule)
+
+
+def test_media_bucket_is_private_with_lifecycle():
+    media = hcl_dir(MODULES / "media")
+    pab = blocks(media, "resource", "aws_s3_bucket_public_access_block")
+    for name, block in pab.items():
+        for key in ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"):
+            assert block[key] is True, f"{name}.{key}"
+    lifecycle = json.dumps(blocks(media, "resource", "aws_s3_bucket_lifecycle_configuration")["media"])
+    assert "abort_incomplete_multipart_upload" in lifecycle
+    assert "var.uploads_prefix" in lifecycle
+    cdn = blocks(media, "resource", "aws_cloudfront_distribution")["media"]
+    assert cdn["origin"][0]["origin_access_control_id"]
+    assert cdn["default_cache_behavior"][0]["trusted_key_groups"]
+    assert cdn["default_cache_behavior"][0]["viewer_protocol_policy"] in ("redirect-to-https", "https-only")
+
+
+# ---------------------------------------------------------------- least privilege
+
+
+def _statements(doc: dict) -> list[dict]:
+    return doc.get("statement", [])
+
+
+@pytest.mark.parametrize("role", ["api", "worker", "secrets"])
+def test_app_roles_have_no_wildcard_action_or_resource(role):
+    docs = blocks(hcl_dir(MODULES / "iam"), "data", "aws_iam_policy_document")
+    statements = _statements(docs[role])
+    assert statements
+    for s in statements:
+        assert s.get("effect", "Allow") == "Allow"
+        assert "not_actions" not in s and "not_resources" not in s
+        for action in s["actions"]:
+            assert action != "*" and not action.endswith(":*"), f"{role}: action {action}"
+        resources = s["resources"]
+        assert resources != "*" and "*" not in (resources if isinstance(resources, list) else [resources]), f"{role}: resource *"
+
+
+def test_app_roles_trust_only_their_service_account():
+    iam = hcl_dir(MODULES / "iam")
+    roles = blocks(iam, "resource", "aws_iam_role")
+    for role in ("api", "worker", "secrets"):
+        assert roles[role]["assume_role_policy"] == f'${{data.aws_iam_policy_document.irsa_assume["{role}"].json}}'
+    trust = blocks(iam, "data", "aws_iam_policy_document")["irsa_assume"]
+    conditions = {c["variable"]: c for c in trust["statement"][0]["condition"]}
+    assert conditions["${var.oidc_issuer}:sub"]["test"] == "StringEquals"
+    assert conditions["${var.oidc_issuer}:aud"]["values"] == ["sts.amazonaws.com"]
+
+
+def test_no_iam_users_or_access_keys():
+    for path in all_tf_files():
+        for entry in load_hcl(path).get("resource", []):
+            for kind in entry:
+                assert kind not in ("aws_iam_user", "aws_iam_access_key", "aws_iam_user_login_profile"), f"{path}: {kind}"
+
+
+def test_mfa_policy_and_account_guards():
+    iam = hcl_dir(MODULES / "iam")
+    mfa = blocks(iam, "data", "aws_iam_policy_document")["require_mfa"]
+    deny = [s for s in mfa["statement"] if s.get("effect") == "Deny" and "condition" in s]
+    assert any(c["variable"] == "aws:MultiFactorAuthPresent" and c["values"] == ["false"] for s in deny for c in s["condition"])
+    pab = blocks(iam, "resource", "aws_s3_account_public_access_block")["this"]
+    assert all(pab[k] is True for k in ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"))
+
+
+def test_registry_is_immutable_and_scanned():
+    ecr = blocks(hcl_dir(MODULES / "registry"), "resource", "aws_ecr_repository")["runway"]
+    assert ecr["image_tag_mutability"] == "IMMUTABLE"
+    assert ecr["image_scanning_configuration"][0]["scan_on_push"] is True
+
+
+def test_lambdas_plug_in_by_zip_path():
+    media = blocks(hcl_dir(MODULES / "media"), "resource", "aws_lambda_function")["thumbnail"]
+    assert media["filename"] == "${var.thumbnail_lambda_zip}" and media["runtime"] == "provided.al2023"
+    assert media["dead_letter_config"]
+    alert = blocks(hcl_dir(MODULES / "observability"), "resource", "aws_lambda_function")["alert"]
+    assert alert["filename"] == "${var.alert_lambda_zip}" and alert["handler"] == "bootstrap"
+
+
+# ---------------------------------------------------------------- providers and state
+
+
+def test_provider_versions_are_pinned():
+    for path in all_tf_files():
+        for tf in load_hcl(path).get("terraform", []):
+            for providers in tf.get("required_providers", []):
+                for name, spec in providers.items():
+                    assert re.fullmatch(r"~> \d+\.\d+", spec["version"]), f"{path}: {name} {spec['version']}"
+                    if name == "aws":
+                        assert spec["version"].startswith("~> 5."), path
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_env_state_backend_and_account_guard(env):
+    env_tf = hcl_dir(TERRAFORM / "envs" / env)
+    tf = env_tf["terraform"][0]
+    s3 = tf["backend"][0]["s3"]
+    assert "bucket" not in s3, "partial backend: the bucket is given at init"
+    assert s3["key"] == f"runway/{env}/terraform.tfstate"
+    assert s3["encrypt"] is True
+    for provider in env_tf["provider"]:
+        assert provider["aws"]["allowed_account_ids"] == ["${var.account_id}"]
