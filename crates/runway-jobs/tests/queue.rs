@@ -465,3 +465,22 @@ async fn sqs_dead_letters_go_to_the_redrive_dlq() {
             .contains("input can never work")
     );
 }
+
+/// SQS acknowledges several deliveries in one DeleteMessageBatch call.
+#[tokio::test]
+async fn sqs_batch_delete() {
+    let (url, _dlq) = runway_testkit::fresh_queue(20).await;
+    let q =
+        SqsQueue::new(runway_testkit::sqs_client().await, &url).with_wait(Duration::from_secs(1));
+    for i in 0..12 {
+        q.send(message("k", &format!("{i}"))).await.unwrap();
+    }
+    let mut receipts = Vec::new();
+    while receipts.len() < 12 {
+        let got = q.receive(10, Duration::from_secs(60)).await.unwrap();
+        assert!(!got.is_empty(), "messages missing");
+        receipts.extend(got.into_iter().map(|d| d.receipt));
+    }
+    q.delete_batch(&receipts).await.unwrap();
+    assert_eq!(q.stats().await.unwrap().depth, 0);
+}
