@@ -1,0 +1,58 @@
+//! The one error type of the crate. Every variant has a stable `code()` that
+//! the HTTP edge can put in a problem+json body unchanged.
+
+use crate::ImageKind;
+
+/// Why an upload was rejected. Never a panic: every malformed input ends here.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// The magic bytes are not one of the supported image types (this covers
+    /// SVG, HTML, XML, PDF, text and anything else).
+    #[error("unsupported image type")]
+    UnsupportedType,
+    /// The file ends before its structure does.
+    #[error("image is truncated")]
+    Truncated,
+    /// The magic bytes name a supported type but the structure does not parse.
+    #[error("image is corrupt: {0}")]
+    Corrupt(&'static str),
+    /// The file is larger than `Limits::max_bytes`.
+    #[error("image is {bytes} bytes, more than the limit of {max}")]
+    TooLarge { bytes: u64, max: u64 },
+    /// width × height is more than `Limits::max_pixels`.
+    #[error("image has {pixels} pixels, more than the limit of {max}")]
+    TooManyPixels { pixels: u64, max: u64 },
+    /// A side is longer than `Limits::max_width` / `Limits::max_height`.
+    #[error("image is {width}x{height}, more than the limit of {max_width}x{max_height}")]
+    DimensionsTooLarge {
+        width: u32,
+        height: u32,
+        max_width: u32,
+        max_height: u32,
+    },
+    /// More animation frames than `Limits::max_frames`.
+    #[error("image has {frames} frames, more than the limit of {max}")]
+    TooManyFrames { frames: u32, max: u32 },
+    /// Metadata stripping is not implemented for this container. Today that
+    /// is HEIC/HEIF and AVIF: their metadata lives in items referenced from
+    /// `iloc`, and rewriting it means relocating every item offset. The decode
+    /// stage re-encodes such originals instead of stripping them in place.
+    #[error("stripping metadata is not supported for {0:?}")]
+    StripUnsupported(ImageKind),
+}
+
+impl Error {
+    /// A stable, machine-readable code. Never change an existing value.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::UnsupportedType => "unsupported_type",
+            Error::Truncated => "truncated",
+            Error::Corrupt(_) => "corrupt",
+            Error::TooLarge { .. } => "too_large",
+            Error::TooManyPixels { .. } => "too_many_pixels",
+            Error::DimensionsTooLarge { .. } => "dimensions_too_large",
+            Error::TooManyFrames { .. } => "too_many_frames",
+            Error::StripUnsupported(_) => "strip_unsupported",
+        }
+    }
+}

@@ -1,0 +1,63 @@
+//! runway's pure image pipeline. No HTTP, no AWS, no database, no async:
+//! bytes in, bytes or typed errors out, so the API workers and the thumbnail
+//! Lambda run exactly the same code.
+//!
+//! # Pipeline
+//!
+//! An upload goes through these stages, in order:
+//!
+//! 1. **sniff** — the real type from magic bytes only (JPEG, PNG, WebP, GIF,
+//!    HEIF/HEIC, AVIF). File names and `Content-Type` are never trusted;
+//!    SVG, HTML, XML, PDF and text are rejected.
+//! 2. **limits** — dimensions and frame count are read from the headers
+//!    (the *probe*, which never decodes pixels) and checked against
+//!    [`Limits`] before any decoder may allocate, so a decompression bomb
+//!    costs a few header reads.
+//! 3. **decode** — pixels, into a bounded buffer.
+//! 4. **orient** — apply EXIF orientation or HEIF `irot`/`imir`.
+//! 5. **resize** — the variants (thumbnails) the API serves.
+//! 6. **encode** — variants re-encoded without metadata.
+//! 7. **placeholder** — a thumbhash, dimensions and dominant colour, so
+//!    clients can show the photo's shape and colours before it loads.
+//!
+//! This crate implements the decode-free part: stages 1 and 2 as
+//! [`inspect`], and [`strip_metadata`], which removes location and other
+//! metadata from the stored original while keeping its pixels and
+//! orientation. Stages 3 to 7 are future work (issue 3).
+//!
+//! Every function returns an [`Error`] with a stable [`Error::code`] and
+//! never panics, whatever the input: the walkers read through a
+//! bounds-checked cursor, and property tests feed them random bytes and
+//! mutated headers.
+//!
+//! ```
+//! use runway_media::{inspect, Limits, Error};
+//!
+//! let svg = b"<svg xmlns='http://www.w3.org/2000/svg'/>";
+//! let err = inspect(svg, &Limits::default()).unwrap_err();
+//! assert_eq!(err, Error::UnsupportedType);
+//! assert_eq!(err.code(), "unsupported_type");
+//! ```
+
+mod bytes;
+mod error;
+mod limits;
+mod probe;
+mod sniff;
+mod strip;
+
+pub use error::Error;
+pub use limits::Limits;
+pub use probe::{Details, Inspection, JpegColor, JpegProcess, WebPEncoding};
+pub use sniff::ImageKind;
+pub use strip::strip_metadata;
+
+/// Stages 1 and 2: checks the size, sniffs the type, probes the headers and
+/// enforces `limits`, without decoding pixels.
+pub fn inspect(bytes: &[u8], limits: &Limits) -> Result<Inspection, Error> {
+    limits.check_bytes(bytes.len())?;
+    let kind = sniff::sniff(bytes)?;
+    let inspection = probe::probe(bytes, kind)?;
+    limits.check(&inspection)?;
+    Ok(inspection)
+}

@@ -1,0 +1,7 @@
+//! One integration test binary for runway-media.
+
+mod alloc;
+mod build;
+mod inspect;
+mod props;
+mod strip;
