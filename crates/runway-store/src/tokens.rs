@@ -30,11 +30,14 @@ pub enum Rotation {
     Unknown,
 }
 
-/// Insert a refresh token for `user` inside an open transaction.
-pub(crate) async fn insert_refresh_token_in(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+/// Insert a refresh token on any executor (the pool, or an open transaction).
+pub(crate) async fn insert_refresh_token_with<'e, E>(
+    executor: E,
     t: &NewRefreshToken,
-) -> Result<(), StoreError> {
+) -> Result<(), StoreError>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
     sqlx::query(
         "INSERT INTO refresh_tokens (id, user_id, family_id, token_hash, created_at, expires_at) \
          VALUES (?, ?, ?, ?, ?, ?)",
@@ -45,7 +48,7 @@ pub(crate) async fn insert_refresh_token_in(
     .bind(&t.token_hash)
     .bind(t.created_at)
     .bind(t.expires_at)
-    .execute(&mut **tx)
+    .execute(executor)
     .await
     .map_err(|e| StoreError::unique(e, "refresh token"))?;
     Ok(())
@@ -53,20 +56,7 @@ pub(crate) async fn insert_refresh_token_in(
 
 impl Db {
     pub async fn insert_refresh_token(&self, t: &NewRefreshToken) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO refresh_tokens (id, user_id, family_id, token_hash, created_at, expires_at) \
-             VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(Uuid::now_v7().to_string())
-        .bind(t.user_id.to_string())
-        .bind(t.family_id.to_string())
-        .bind(&t.token_hash)
-        .bind(t.created_at)
-        .bind(t.expires_at)
-        .execute(self.pool())
-        .await
-        .map_err(|e| StoreError::unique(e, "refresh token"))?;
-        Ok(())
+        insert_refresh_token_with(self.pool(), t).await
     }
 
     /// Spend the token with hash `presented` and store `next` (whose family

@@ -87,7 +87,7 @@ impl Db {
             .execute(&mut *tx)
             .await
             .map_err(|e| StoreError::unique(e, "email"))?;
-        crate::tokens::insert_refresh_token_in(&mut tx, &session).await?;
+        crate::tokens::insert_refresh_token_with(&mut *tx, &session).await?;
         tx.commit().await?;
         Ok(User {
             id,
