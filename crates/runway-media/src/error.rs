@@ -39,6 +39,21 @@ pub enum Error {
     /// stage re-encodes such originals instead of stripping them in place.
     #[error("stripping metadata is not supported for {0:?}")]
     StripUnsupported(ImageKind),
+    /// Decoding pixels is not implemented for this container (today HEIC/HEIF
+    /// and AVIF; see the crate documentation).
+    #[error("decoding is not supported for {0:?}")]
+    DecodeUnsupported(ImageKind),
+    /// The headers were valid but the pixel data could not be decoded, or the
+    /// decoder disagreed with the headers.
+    #[error("image could not be decoded: {0}")]
+    DecodeFailed(String),
+    /// A variant could not be encoded.
+    #[error("variant could not be encoded: {0}")]
+    EncodeFailed(String),
+    /// A [`Preset`](crate::Preset) is unusable (empty or duplicate name, zero
+    /// or oversized box, quality outside 1..=100). A configuration error.
+    #[error("invalid preset: {0}")]
+    InvalidPreset(String),
 }
 
 impl Error {
@@ -53,6 +68,10 @@ impl Error {
             Error::DimensionsTooLarge { .. } => "dimensions_too_large",
             Error::TooManyFrames { .. } => "too_many_frames",
             Error::StripUnsupported(_) => "strip_unsupported",
+            Error::DecodeUnsupported(_) => "decode_unsupported",
+            Error::DecodeFailed(_) => "decode_failed",
+            Error::EncodeFailed(_) => "encode_failed",
+            Error::InvalidPreset(_) => "invalid_preset",
         }
     }
 }

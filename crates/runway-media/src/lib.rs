@@ -20,10 +20,19 @@
 //! 7. **placeholder** — a thumbhash, dimensions and dominant colour, so
 //!    clients can show the photo's shape and colours before it loads.
 //!
-//! This crate implements the decode-free part: stages 1 and 2 as
-//! [`inspect`], and [`strip_metadata`], which removes location and other
-//! metadata from the stored original while keeping its pixels and
-//! orientation. Stages 3 to 7 are future work (issue 3).
+//! [`inspect`] implements stages 1 and 2; [`strip_metadata`] removes
+//! location and other metadata from the stored original while keeping its
+//! pixels and orientation; [`process`] runs stages 3 to 7 for JPEG, PNG,
+//! WebP and GIF (first frame): one bounded decode (JPEG shrinks on load in
+//! the DCT domain), EXIF orientation applied once, Lanczos3 resizing into
+//! each [`Preset`] (`thumb`, `small`, `large` or custom), lossy WebP (or
+//! JPEG) variants without metadata, and a [`Placeholder`].
+//!
+//! Not yet done (issue 3): decoding HEIC/HEIF (needs libheif, built with
+//! cmake; libheif applies `irot`/`imir` itself) and AVIF — [`process`]
+//! returns [`Error::DecodeUnsupported`] for them. ICC profiles are not
+//! converted: decoded pixels are treated as sRGB, so wide-gamut (Display
+//! P3) photos lose some saturation in their variants.
 //!
 //! Every function returns an [`Error`] with a stable [`Error::code`] and
 //! never panics, whatever the input: the walkers read through a
@@ -40,17 +49,27 @@
 //! ```
 
 mod bytes;
+mod decode;
 mod error;
 mod limits;
+mod orient;
+mod placeholder;
+mod preset;
 mod probe;
+mod process;
 mod sniff;
 mod strip;
+mod variants;
 
 pub use error::Error;
 pub use limits::Limits;
+pub use placeholder::Placeholder;
+pub use preset::{Fit, Format, MAX_VARIANT_SIDE, Preset};
 pub use probe::{Details, Inspection, JpegColor, JpegProcess, WebPEncoding};
+pub use process::{Processed, process};
 pub use sniff::ImageKind;
 pub use strip::strip_metadata;
+pub use variants::Variant;
 
 /// Stages 1 and 2: checks the size, sniffs the type, probes the headers and
 /// enforces `limits`, without decoding pixels.

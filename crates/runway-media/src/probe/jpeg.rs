@@ -110,7 +110,12 @@ fn entropy_end(data: &[u8], from: usize) -> Result<usize, Error> {
 
 /// Reads the EXIF orientation from an APP1 payload, if it is EXIF and valid.
 pub(crate) fn exif_orientation(app1: &[u8]) -> Option<u16> {
-    let tiff = app1.strip_prefix(b"Exif\0\0")?;
+    tiff_orientation(app1.strip_prefix(b"Exif\0\0")?)
+}
+
+/// Reads a valid EXIF orientation from a TIFF structure (the body of a JPEG
+/// APP1 after `Exif\0\0`, a PNG `eXIf` chunk or a WebP `EXIF` chunk).
+pub(crate) fn tiff_orientation(tiff: &[u8]) -> Option<u16> {
     let exif = exif::Reader::new().read_raw(tiff.to_vec()).ok()?;
     let field = exif.get_field(exif::Tag::Orientation, exif::In::PRIMARY)?;
     let value = u16::try_from(field.value.get_uint(0)?).ok()?;
@@ -177,4 +182,22 @@ pub(crate) fn probe(data: &[u8]) -> Result<Inspection, Error> {
         orientation,
         details: Details::Jpeg { process, color },
     })
+}
+
+/// The sample precision (bits) of the first frame header, for the decoder.
+pub(crate) fn precision(data: &[u8]) -> Option<u8> {
+    let mut found = None;
+    walk(data, |part| {
+        if let Part::Segment {
+            marker, payload, ..
+        } = part
+            && is_sof(marker)
+            && found.is_none()
+        {
+            found = payload.first().copied();
+        }
+        Ok(())
+    })
+    .ok()?;
+    found
 }

@@ -123,3 +123,20 @@ pub(crate) fn probe(bytes: &[u8]) -> Result<Inspection, Error> {
         },
     })
 }
+
+/// The EXIF orientation from an `eXIf` chunk, if there is a valid one.
+///
+/// Not part of [`Inspection`] for PNG: stage 1's `strip_metadata` drops
+/// `eXIf`, and the inspection of a stripped file must equal the original's.
+/// The decode stage reads it here and applies it to the pixels instead.
+pub(crate) fn exif_orientation(bytes: &[u8]) -> Option<u16> {
+    let mut found = None;
+    walk(bytes, |chunk| {
+        if &chunk.kind == b"eXIf" && found.is_none() {
+            found = Some(super::jpeg::tiff_orientation(chunk.data));
+        }
+        Ok(())
+    })
+    .ok()?;
+    found.flatten()
+}

@@ -156,3 +156,23 @@ pub(crate) fn probe(bytes: &[u8]) -> Result<Inspection, Error> {
         details: Details::WebP { encoding, animated },
     })
 }
+
+/// The EXIF orientation from an `EXIF` chunk, if there is a valid one (some
+/// writers prefix the TIFF data with `Exif\0\0`, as in JPEG).
+///
+/// Not part of [`Inspection`] for WebP, for the same reason as PNG's.
+pub(crate) fn exif_orientation(bytes: &[u8]) -> Option<u16> {
+    let mut found = None;
+    walk(bytes, |chunk| {
+        if &chunk.fourcc == b"EXIF" && found.is_none() {
+            let tiff = chunk
+                .payload
+                .strip_prefix(b"Exif\0\0")
+                .unwrap_or(chunk.payload);
+            found = Some(super::jpeg::tiff_orientation(tiff));
+        }
+        Ok(())
+    })
+    .ok()?;
+    found.flatten()
+}

@@ -3,5 +3,6 @@
 mod alloc;
 mod build;
 mod inspect;
+mod process;
 mod props;
 mod strip;

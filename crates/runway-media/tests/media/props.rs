@@ -1,8 +1,9 @@
-//! Property tests: no input makes sniff → probe → limits → strip panic.
+//! Property tests: no input makes sniff → probe → limits → strip, or
+//! decode → orient → resize → encode → placeholder (`process`), panic.
 
 use crate::build::*;
 use proptest::prelude::*;
-use runway_media::{ImageKind, Limits, inspect, strip_metadata};
+use runway_media::{ImageKind, Limits, Preset, inspect, process, strip_metadata};
 
 const KINDS: [ImageKind; 6] = [
     ImageKind::Jpeg,
@@ -26,7 +27,7 @@ fn unlimited() -> Limits {
 /// Runs every stage; any `Err` must carry a known code. When strip succeeds,
 /// its output must inspect to the same result as the input.
 fn exercise(bytes: &[u8]) {
-    const CODES: [&str; 8] = [
+    const CODES: [&str; 12] = [
         "unsupported_type",
         "truncated",
         "corrupt",
@@ -35,7 +36,24 @@ fn exercise(bytes: &[u8]) {
         "dimensions_too_large",
         "too_many_frames",
         "strip_unsupported",
+        "decode_unsupported",
+        "decode_failed",
+        "encode_failed",
+        "invalid_preset",
     ];
+    // Small limits keep a mutated header from making the decoders allocate
+    // (and fill) a large frame on every case.
+    let small = Limits {
+        max_pixels: 1 << 16,
+        ..Limits::default()
+    };
+    match process(bytes, &small, &Preset::defaults()) {
+        Ok(p) => {
+            assert_eq!(p.variants.len(), 3);
+            assert!(p.variants.iter().all(|v| !v.bytes.is_empty()));
+        }
+        Err(e) => assert!(CODES.contains(&e.code()), "{e}"),
+    }
     let _ = inspect(bytes, &Limits::default()).map_err(|e| assert!(CODES.contains(&e.code())));
     let probed = inspect(bytes, &unlimited());
     for kind in KINDS {
@@ -86,6 +104,35 @@ fn seeds() -> Vec<Vec<u8>> {
     ]
 }
 
+/// Real, decodable images (every seed above is header-only), so mutations
+/// reach the pixel decoders.
+fn decodable_seeds() -> Vec<Vec<u8>> {
+    let img = image::RgbaImage::from_fn(24, 16, |x, y| {
+        image::Rgba([
+            (x * 10) as u8,
+            (y * 15) as u8,
+            90,
+            if x < 12 { 255 } else { 128 },
+        ])
+    });
+    let mut out = Vec::new();
+    for format in [
+        image::ImageFormat::Png,
+        image::ImageFormat::WebP,
+        image::ImageFormat::Gif,
+    ] {
+        let mut buf = std::io::Cursor::new(Vec::new());
+        img.write_to(&mut buf, format).expect("encode seed");
+        out.push(buf.into_inner());
+    }
+    out.push(insert_after_soi(
+        &encoded_jpeg(),
+        &[segment(0xE1, &exif_with_gps(6))],
+    ));
+    out.push(include_bytes!("../fixtures/cmyk-red-blue.jpg").to_vec());
+    out
+}
+
 #[derive(Debug, Clone)]
 enum Mutation {
     Flip(usize, u8),
@@ -117,6 +164,14 @@ fn apply(mut bytes: Vec<u8>, mutations: &[Mutation]) -> Vec<u8> {
         }
     }
     bytes
+}
+
+#[test]
+fn decodable_seeds_process() {
+    for seed in decodable_seeds() {
+        process(&seed, &Limits::default(), &Preset::defaults()).expect("seed processes");
+        exercise(&seed);
+    }
 }
 
 #[test]
@@ -158,6 +213,15 @@ proptest! {
         mutations in proptest::collection::vec(mutation(), 1..8),
     ) {
         let seeds = seeds();
+        exercise(&apply(seeds[seed].clone(), &mutations));
+    }
+
+    #[test]
+    fn mutated_decodable_images_never_panic(
+        seed in 0usize..5,
+        mutations in proptest::collection::vec(mutation(), 1..6),
+    ) {
+        let seeds = decodable_seeds();
         exercise(&apply(seeds[seed].clone(), &mutations));
     }
 }

@@ -1,0 +1,207 @@
+//! Stage 3: decode once, into a bounded 8-bit sRGB buffer.
+//!
+//! Only ever called on an [`Inspection`] that passed [`Limits`](crate::Limits),
+//! and every decoder gets its own explicit bound derived from the inspected
+//! dimensions, so a file whose pixel data disagrees with its headers fails
+//! instead of allocating more than the headers promised.
+//!
+//! - JPEG goes through `jpeg-decoder` (pure Rust), which can scale in the DCT
+//!   domain while decoding (shrink-on-load by 1/2, 1/4 or 1/8). The largest
+//!   factor is chosen that still leaves at least as many pixels as the
+//!   biggest variant needs. Grey becomes RGB; CMYK and YCCK (which the
+//!   decoder already returns as plain, non-inverted CMYK, undoing the Adobe
+//!   inversion) become RGB by `(255 - C)(255 - K) / 255`; lossless 9–16 bit
+//!   grey is reduced to 8 bits.
+//! - PNG, WebP and GIF go through `image` with `image::Limits` set (it has
+//!   no default bound). 16-bit, palette and grey become 8-bit RGB, or RGBA
+//!   when the image has an alpha channel. GIF and animated WebP/APNG give
+//!   their first frame.
+//!
+//! ICC profiles are not applied: pixels are taken as sRGB (see the crate
+//! documentation).
+
+use std::io::Cursor;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use crate::{Details, Error, ImageKind, Inspection, JpegProcess, probe};
+
+/// An 8-bit image: RGB (`channels == 3`) or RGBA (`channels == 4`), rows
+/// top to bottom, no padding.
+#[derive(Debug, Clone)]
+pub(crate) struct Pixels {
+    pub(crate) width: u32,
+    pub(crate) height: u32,
+    pub(crate) channels: u8,
+    pub(crate) data: Vec<u8>,
+}
+
+impl Pixels {
+    pub(crate) fn new(width: u32, height: u32, channels: u8, data: Vec<u8>) -> Result<Self, Error> {
+        let expected = (width as usize)
+            .checked_mul(height as usize)
+            .and_then(|n| n.checked_mul(usize::from(channels)));
+        if expected != Some(data.len()) {
+            return Err(Error::DecodeFailed(
+                "pixel buffer has the wrong size".into(),
+            ));
+        }
+        Ok(Pixels {
+            width,
+            height,
+            channels,
+            data,
+        })
+    }
+}
+
+/// What the decoder produced, and the DCT scale denominator it used (1, 2,
+/// 4 or 8; always 1 for formats other than JPEG).
+pub(crate) struct Decoded {
+    pub(crate) pixels: Pixels,
+    pub(crate) scale: u8,
+}
+
+/// Decodes `bytes`, which `info` describes. `need` is the smallest size, in
+/// stored (unoriented) pixels, that the variants need; JPEG decoding may
+/// shrink to it.
+pub(crate) fn decode(bytes: &[u8], info: &Inspection, need: (u32, u32)) -> Result<Decoded, Error> {
+    // The decoders are third-party code: a panic in one must still end as a
+    // typed error, never take the worker down.
+    let run = || match info.kind {
+        ImageKind::Jpeg => decode_jpeg(bytes, info, need),
+        ImageKind::Png => decode_image(bytes, info, image::ImageFormat::Png),
+        ImageKind::WebP => decode_image(bytes, info, image::ImageFormat::WebP),
+        ImageKind::Gif => decode_image(bytes, info, image::ImageFormat::Gif),
+        ImageKind::Heif | ImageKind::Avif => Err(Error::DecodeUnsupported(info.kind)),
+    };
+    let decoded = catch_unwind(AssertUnwindSafe(run))
+        .map_err(|_| Error::DecodeFailed("decoder panicked".into()))??;
+    Ok(decoded)
+}
+
+/// The largest DCT shrink (8, 4, 2 or 1) after which a `width`×`height`
+/// image is still at least `need` on both sides.
+pub(crate) fn jpeg_scale(width: u32, height: u32, need: (u32, u32)) -> u8 {
+    [8u8, 4, 2]
+        .into_iter()
+        .find(|&d| {
+            width.div_ceil(u32::from(d)) >= need.0 && height.div_ceil(u32::from(d)) >= need.1
+        })
+        .unwrap_or(1)
+}
+
+fn decode_jpeg(bytes: &[u8], info: &Inspection, need: (u32, u32)) -> Result<Decoded, Error> {
+    let failed = |e: jpeg_decoder::Error| Error::DecodeFailed(format!("jpeg: {e}"));
+    let mut decoder = jpeg_decoder::Decoder::new(Cursor::new(bytes));
+    // The output buffer for the inspected size (4 bytes per pixel at most,
+    // or 2 for 16-bit grey), plus room for the decoder's working planes.
+    let pixels = u64::from(info.width) * u64::from(info.height);
+    let bound =
+        usize::try_from(pixels.saturating_mul(4).saturating_add(1 << 20)).unwrap_or(usize::MAX);
+    decoder.set_max_decoding_buffer_size(bound);
+    decoder.read_info().map_err(failed)?;
+    let header = decoder
+        .info()
+        .ok_or_else(|| Error::DecodeFailed("jpeg: no frame header".into()))?;
+    if (u32::from(header.width), u32::from(header.height)) != (info.width, info.height) {
+        return Err(Error::DecodeFailed(
+            "jpeg: frame size differs from the header".into(),
+        ));
+    }
+    // Lossless JPEG is not DCT-coded, so it cannot shrink while decoding.
+    let lossless = matches!(
+        info.details,
+        Details::Jpeg {
+            process: JpegProcess::Lossless,
+            ..
+        }
+    );
+    let mut scale = if lossless {
+        1
+    } else {
+        jpeg_scale(info.width, info.height, need)
+    };
+    let (mut width, mut height) = (info.width, info.height);
+    if scale > 1 {
+        let d = u32::from(scale);
+        // Both fit in u16: they are at most the JPEG's own u16 dimensions.
+        let (w, h) = (
+            u16::try_from(info.width.div_ceil(d)).unwrap_or(u16::MAX),
+            u16::try_from(info.height.div_ceil(d)).unwrap_or(u16::MAX),
+        );
+        let (sw, sh) = decoder.scale(w, h).map_err(failed)?;
+        (width, height) = (u32::from(sw), u32::from(sh));
+        scale = [8u8, 4, 2, 1]
+            .into_iter()
+            .find(|&d| info.width.div_ceil(u32::from(d)) == width)
+            .unwrap_or(1);
+    }
+    let data = decoder.decode().map_err(failed)?;
+    let pixels = width as usize * height as usize;
+    use jpeg_decoder::PixelFormat;
+    let rgb = match header.pixel_format {
+        PixelFormat::L8 if data.len() == pixels => grey_to_rgb(&data),
+        PixelFormat::L16 if data.len() == pixels * 2 => {
+            let shift = probe::jpeg::precision(bytes).unwrap_or(16).clamp(8, 16) - 8;
+            let grey: Vec<u8> = data
+                .chunks_exact(2)
+                .map(|c| (u16::from_ne_bytes([c[0], c[1]]) >> shift).min(255) as u8)
+                .collect();
+            grey_to_rgb(&grey)
+        }
+        PixelFormat::RGB24 if data.len() == pixels * 3 => data,
+        PixelFormat::CMYK32 if data.len() == pixels * 4 => data
+            .chunks_exact(4)
+            .flat_map(|p| {
+                let k = 255 - u16::from(p[3]);
+                let ink = |c: u8| ((255 - u16::from(c)) * k / 255) as u8;
+                [ink(p[0]), ink(p[1]), ink(p[2])]
+            })
+            .collect(),
+        _ => {
+            return Err(Error::DecodeFailed(
+                "jpeg: unsupported sample format".into(),
+            ));
+        }
+    };
+    Ok(Decoded {
+        pixels: Pixels::new(width, height, 3, rgb)?,
+        scale,
+    })
+}
+
+fn grey_to_rgb(grey: &[u8]) -> Vec<u8> {
+    grey.iter().flat_map(|&g| [g, g, g]).collect()
+}
+
+fn decode_image(
+    bytes: &[u8],
+    info: &Inspection,
+    format: image::ImageFormat,
+) -> Result<Decoded, Error> {
+    let failed = |e: image::ImageError| Error::DecodeFailed(format!("{format:?}: {e}"));
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(info.width);
+    limits.max_image_height = Some(info.height);
+    // The decoded frame at up to 16 bits per RGBA channel, plus slack for
+    // the decoders' own buffers.
+    let frame = u64::from(info.width) * u64::from(info.height) * 8;
+    limits.max_alloc = Some(frame.saturating_add(16 << 20));
+    let mut reader = image::ImageReader::with_format(Cursor::new(bytes), format);
+    reader.limits(limits);
+    let img = reader.decode().map_err(failed)?;
+    if (img.width(), img.height()) != (info.width, info.height) {
+        return Err(Error::DecodeFailed(format!(
+            "{format:?}: decoded size differs from the header"
+        )));
+    }
+    let (channels, data) = if img.color().has_alpha() {
+        (4, img.into_rgba8().into_raw())
+    } else {
+        (3, img.into_rgb8().into_raw())
+    };
+    Ok(Decoded {
+        pixels: Pixels::new(info.width, info.height, channels, data)?,
+        scale: 1,
+    })
+}
