@@ -15,10 +15,12 @@
 //!   colours. When the EXIF orientation is not 1, a minimal APP1 EXIF holding
 //!   only the orientation is written back.
 //! - PNG: drops `eXIf`, `tEXt`, `iTXt`, `zTXt` and `tIME`; keeps everything
-//!   else (`iCCP`, `gAMA`, `cHRM`, `sRGB`, `pHYs`, APNG chunks, ...).
-//! - WebP: drops the `EXIF` and `XMP ` chunks and clears their VP8X flags.
-//!   No minimal EXIF is written back: decoders and browsers rarely honour
-//!   EXIF orientation in WebP, so the decode stage must not rely on it.
+//!   else (`iCCP`, `gAMA`, `cHRM`, `sRGB`, `pHYs`, APNG chunks, ...). When
+//!   the EXIF orientation is not 1, a minimal `eXIf` holding only the
+//!   orientation is written back right after `IHDR`.
+//! - WebP: drops the `XMP ` chunk and the `EXIF` chunk and clears their VP8X
+//!   flags; when the EXIF orientation is not 1, a minimal `EXIF` chunk with
+//!   only the orientation takes the old one's place and its flag stays.
 //! - GIF: carries no location metadata; drops comment extensions and
 //!   application extensions other than `NETSCAPE2.0` (the loop count).
 //! - HEIF/AVIF: `Error::StripUnsupported` (code `strip_unsupported`). Their
@@ -41,21 +43,28 @@ pub fn strip_metadata(bytes: &[u8], kind: ImageKind) -> Result<Vec<u8>, Error> {
     let info = probe::probe(bytes, kind)?;
     match kind {
         ImageKind::Jpeg => strip_jpeg(bytes, info.orientation),
-        ImageKind::Png => strip_png(bytes),
-        ImageKind::WebP => strip_webp(bytes),
+        ImageKind::Png => strip_png(bytes, png::exif_orientation(bytes)),
+        ImageKind::WebP => strip_webp(bytes, webp::exif_orientation(bytes)),
         ImageKind::Gif => strip_gif(bytes),
         ImageKind::Heif | ImageKind::Avif => Err(Error::StripUnsupported(kind)),
     }
 }
 
-/// An APP1 segment holding a big-endian TIFF header and one IFD with the
-/// single Orientation (0x0112, SHORT) entry.
+/// A big-endian TIFF header and one IFD with the single Orientation
+/// (0x0112, SHORT) entry: 26 bytes, all the EXIF an original keeps.
+pub(crate) fn minimal_tiff(orientation: u16) -> Vec<u8> {
+    let mut tiff = b"MM\0\x2A\0\0\0\x08".to_vec();
+    tiff.extend_from_slice(&[0x00, 0x01, 0x01, 0x12, 0x00, 0x03, 0x00, 0x00, 0x00, 0x01]);
+    tiff.extend_from_slice(&orientation.to_be_bytes());
+    tiff.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
+    tiff
+}
+
+/// An APP1 segment holding [`minimal_tiff`].
 pub(crate) fn minimal_exif_app1(orientation: u16) -> Vec<u8> {
     let mut seg = vec![0xFF, 0xE1, 0x00, 34];
-    seg.extend_from_slice(b"Exif\0\0MM\0\x2A\0\0\0\x08");
-    seg.extend_from_slice(&[0x00, 0x01, 0x01, 0x12, 0x00, 0x03, 0x00, 0x00, 0x00, 0x01]);
-    seg.extend_from_slice(&orientation.to_be_bytes());
-    seg.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
+    seg.extend_from_slice(b"Exif\0\0");
+    seg.extend_from_slice(&minimal_tiff(orientation));
     seg
 }
 
@@ -101,30 +110,66 @@ fn strip_jpeg(bytes: &[u8], orientation: Option<u16>) -> Result<Vec<u8>, Error> 
     Ok(out)
 }
 
-fn strip_png(bytes: &[u8]) -> Result<Vec<u8>, Error> {
+fn strip_png(bytes: &[u8], orientation: Option<u16>) -> Result<Vec<u8>, Error> {
     let mut out = Vec::with_capacity(bytes.len());
     out.extend_from_slice(png::SIGNATURE);
+    let mut exif = orientation
+        .filter(|&o| o != 1)
+        .map(|o| png_chunk(b"eXIf", &minimal_tiff(o)));
     png::walk(bytes, |chunk| {
         if !matches!(&chunk.kind, b"eXIf" | b"tEXt" | b"iTXt" | b"zTXt" | b"tIME") {
             out.extend_from_slice(bytes.get(chunk.range).ok_or(Error::Truncated)?);
+        }
+        // eXIf must precede IDAT: right after IHDR.
+        if &chunk.kind == b"IHDR"
+            && let Some(exif) = exif.take()
+        {
+            out.extend_from_slice(&exif);
         }
         Ok(())
     })?;
     Ok(out)
 }
 
-fn strip_webp(bytes: &[u8]) -> Result<Vec<u8>, Error> {
+fn png_chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
+    let mut chunk = (data.len() as u32).to_be_bytes().to_vec();
+    chunk.extend_from_slice(kind);
+    chunk.extend_from_slice(data);
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(kind);
+    crc.update(data);
+    chunk.extend_from_slice(&crc.finalize().to_be_bytes());
+    chunk
+}
+
+fn strip_webp(bytes: &[u8], orientation: Option<u16>) -> Result<Vec<u8>, Error> {
     let mut body = Vec::with_capacity(bytes.len());
     body.extend_from_slice(b"WEBP");
+    // An EXIF chunk exists only in extended (VP8X) files: keep the
+    // orientation there in a minimal EXIF chunk, in the old one's place.
+    let keep_orientation = orientation.filter(|&o| o != 1);
     webp::walk(bytes, |chunk| {
         let whole = bytes.get(chunk.range).ok_or(Error::Truncated)?;
         match &chunk.fourcc {
-            b"EXIF" | b"XMP " => {}
+            b"EXIF" => {
+                if let Some(o) = keep_orientation {
+                    let tiff = minimal_tiff(o);
+                    body.extend_from_slice(b"EXIF");
+                    body.extend_from_slice(&(tiff.len() as u32).to_le_bytes());
+                    body.extend_from_slice(&tiff);
+                }
+            }
+            b"XMP " => {}
             b"VP8X" => {
                 let start = body.len();
                 body.extend_from_slice(whole);
+                let cleared = if keep_orientation.is_some() {
+                    webp::FLAG_XMP
+                } else {
+                    webp::FLAG_EXIF | webp::FLAG_XMP
+                };
                 if let Some(flags) = body.get_mut(start + 8) {
-                    *flags &= !(webp::FLAG_EXIF | webp::FLAG_XMP);
+                    *flags &= !cleared;
                 }
             }
             _ => body.extend_from_slice(whole),

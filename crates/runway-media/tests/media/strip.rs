@@ -106,6 +106,14 @@ fn bench_jpeg_loses_gps_keeps_orientation_and_scan() {
     );
 }
 
+/// The 26-byte big-endian TIFF with only Orientation that strip writes back.
+fn orientation_only_tiff(orientation: u16) -> Vec<u8> {
+    let mut t = b"MM\0\x2A\0\0\0\x08\0\x01\x01\x12\0\x03\0\0\0\x01".to_vec();
+    t.extend_from_slice(&orientation.to_be_bytes());
+    t.extend_from_slice(&[0; 6]);
+    t
+}
+
 #[test]
 fn png_text_and_exif_chunks_are_dropped() {
     let keep = [
@@ -125,8 +133,28 @@ fn png_text_and_exif_chunks_are_dropped() {
     ];
     let original = png(4, 4, &[keep.to_vec(), drop.to_vec()].concat());
     let stripped = strip_metadata(&original, ImageKind::Png).unwrap();
-    assert_eq!(stripped, png(4, 4, &keep));
+    // Orientation 6 survives, alone, in a minimal eXIf right after IHDR.
+    let expected = [
+        vec![png_chunk(b"eXIf", &orientation_only_tiff(6))],
+        keep.to_vec(),
+    ]
+    .concat();
+    assert_eq!(stripped, png(4, 4, &expected));
     assert!(!find(&stripped, &latitude_bytes()));
+    // Orientation 1 needs no EXIF at all.
+    let upright = png(
+        4,
+        4,
+        &[
+            vec![png_chunk(b"eXIf", &exif_with_gps(1)[6..])],
+            keep.to_vec(),
+        ]
+        .concat(),
+    );
+    assert_eq!(
+        strip_metadata(&upright, ImageKind::Png).unwrap(),
+        png(4, 4, &keep)
+    );
 
     let shot = bench_image("screenshot-1170x2532.png");
     let stripped = strip_metadata(&shot, ImageKind::Png).unwrap();
@@ -148,7 +176,27 @@ fn webp_exif_and_xmp_chunks_and_flags_are_dropped() {
         xmp,
     ]);
     let stripped = strip_metadata(&original, ImageKind::WebP).unwrap();
-    assert_eq!(stripped, webp(&[vp8x(0x20, 64, 32), icc, image]));
+    // Orientation 6 survives, alone, in a minimal EXIF chunk (flag kept).
+    assert_eq!(
+        stripped,
+        webp(&[
+            vp8x(0x20 | 0x08, 64, 32),
+            icc.clone(),
+            image.clone(),
+            riff_chunk(b"EXIF", &orientation_only_tiff(6)),
+        ])
+    );
+    assert!(!find(&stripped, &latitude_bytes()));
+    let upright = webp(&[
+        vp8x(0x20 | 0x08, 64, 32),
+        icc.clone(),
+        image.clone(),
+        riff_chunk(b"EXIF", &exif_with_gps(1)[6..]),
+    ]);
+    assert_eq!(
+        strip_metadata(&upright, ImageKind::WebP).unwrap(),
+        webp(&[vp8x(0x20, 64, 32), icc, image])
+    );
 
     let bench = bench_image("photo-2048.webp");
     assert!(find(&bench, b"EXIF"));
