@@ -17,11 +17,19 @@
 //!   when the image has an alpha channel. GIF and animated WebP/APNG give
 //!   their first frame.
 //!
+//! - HEIC/HEIF goes through libheif (built from source, HEVC via the
+//!   system libde265), with the context's security limits lowered to the
+//!   inspected size. libheif applies `irot`, `imir` and `clap` while
+//!   decoding, so the result is already upright: no EXIF orientation is
+//!   applied on top. The primary image becomes 8-bit RGB, or RGBA when it
+//!   has an alpha channel. AVIF is not decoded (no AV1 decoder is built in).
+//!
 //! ICC profiles are not applied: pixels are taken as sRGB (see the crate
 //! documentation).
 
 use std::io::Cursor;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::OnceLock;
 
 use crate::{Details, Error, ImageKind, Inspection, JpegProcess, probe};
 
@@ -72,7 +80,8 @@ pub(crate) fn decode(bytes: &[u8], info: &Inspection, need: (u32, u32)) -> Resul
         ImageKind::Png => decode_image(bytes, info, image::ImageFormat::Png),
         ImageKind::WebP => decode_image(bytes, info, image::ImageFormat::WebP),
         ImageKind::Gif => decode_image(bytes, info, image::ImageFormat::Gif),
-        ImageKind::Heif | ImageKind::Avif => Err(Error::DecodeUnsupported(info.kind)),
+        ImageKind::Heif => decode_heif(bytes, info),
+        ImageKind::Avif => Err(Error::DecodeUnsupported(info.kind)),
     };
     let decoded = catch_unwind(AssertUnwindSafe(run))
         .map_err(|_| Error::DecodeFailed("decoder panicked".into()))??;
@@ -202,6 +211,73 @@ fn decode_image(
     };
     Ok(Decoded {
         pixels: Pixels::new(info.width, info.height, channels, data)?,
+        scale: 1,
+    })
+}
+
+/// libheif's global state: initialised once, never torn down (a
+/// `heif_deinit` racing another thread's decode would be unsound).
+fn libheif() -> &'static libheif_rs::LibHeif {
+    static LIBHEIF: OnceLock<libheif_rs::LibHeif> = OnceLock::new();
+    LIBHEIF.get_or_init(libheif_rs::LibHeif::new)
+}
+
+/// Decodes the primary image of a HEIF file, upright (libheif applies the
+/// `irot`/`imir`/`clap` transforms itself).
+fn decode_heif(bytes: &[u8], info: &Inspection) -> Result<Decoded, Error> {
+    use libheif_rs::{ColorSpace, HeifContext, RgbChroma};
+    let failed = |e: libheif_rs::HeifError| Error::DecodeFailed(format!("heif: {e}"));
+    let lib = libheif();
+    let mut ctx = HeifContext::new().map_err(failed)?;
+    // Stage 2 accepted the primary item's `ispe`; nothing libheif allocates
+    // for may be larger. Total memory: the coded planes, the RGBA output and
+    // the conversion buffers, with slack for the HEVC decoder.
+    let pixels = u64::from(info.width) * u64::from(info.height);
+    let mut limits = ctx.security_limits();
+    limits.set_max_image_size_pixels(pixels.max(1));
+    limits.set_max_total_memory(pixels.saturating_mul(16).saturating_add(256 << 20));
+    ctx.set_security_limits(&limits).map_err(failed)?;
+    ctx.read_bytes(bytes).map_err(failed)?;
+    let handle = ctx.primary_image_handle().map_err(failed)?;
+    // Upright size: `ispe` is the stored size, turned by a quarter-turn
+    // `irot`; `clap` may only make it smaller.
+    let (width, height) = (handle.width(), handle.height());
+    if width == 0 || height == 0 || u64::from(width) * u64::from(height) > pixels {
+        return Err(Error::DecodeFailed(
+            "heif: image size disagrees with the header".into(),
+        ));
+    }
+    let (chroma, channels) = if handle.has_alpha_channel() {
+        (RgbChroma::Rgba, 4u8)
+    } else {
+        (RgbChroma::Rgb, 3u8)
+    };
+    let image = lib
+        .decode(&handle, ColorSpace::Rgb(chroma), None)
+        .map_err(failed)?;
+    let planes = image.planes();
+    let plane = planes
+        .interleaved
+        .ok_or_else(|| Error::DecodeFailed("heif: no interleaved plane".into()))?;
+    if (plane.width, plane.height) != (width, height)
+        || plane.storage_bits_per_pixel != channels * 8
+    {
+        return Err(Error::DecodeFailed(
+            "heif: decoded image differs from the header".into(),
+        ));
+    }
+    let row = width as usize * usize::from(channels);
+    let mut data = Vec::with_capacity(row * height as usize);
+    for y in 0..height as usize {
+        let start = y * plane.stride;
+        let line = plane
+            .data
+            .get(start..start + row)
+            .ok_or_else(|| Error::DecodeFailed("heif: short pixel plane".into()))?;
+        data.extend_from_slice(line);
+    }
+    Ok(Decoded {
+        pixels: Pixels::new(width, height, channels, data)?,
         scale: 1,
     })
 }

@@ -39,8 +39,8 @@ pub enum Error {
     /// stage re-encodes such originals instead of stripping them in place.
     #[error("stripping metadata is not supported for {0:?}")]
     StripUnsupported(ImageKind),
-    /// Decoding pixels is not implemented for this container (today HEIC/HEIF
-    /// and AVIF; see the crate documentation).
+    /// Decoding pixels is not implemented for this container (today AVIF;
+    /// see the crate documentation).
     #[error("decoding is not supported for {0:?}")]
     DecodeUnsupported(ImageKind),
     /// The headers were valid but the pixel data could not be decoded, or the

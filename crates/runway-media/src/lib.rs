@@ -14,7 +14,8 @@
 //!    [`Limits`] before any decoder may allocate, so a decompression bomb
 //!    costs a few header reads.
 //! 3. **decode** — pixels, into a bounded buffer.
-//! 4. **orient** — apply EXIF orientation or HEIF `irot`/`imir`.
+//! 4. **orient** — apply EXIF orientation (HEIF `irot`/`imir` are applied
+//!    by libheif during decoding).
 //! 5. **resize** — the variants (thumbnails) the API serves.
 //! 6. **encode** — variants re-encoded without metadata.
 //! 7. **placeholder** — a thumbhash, dimensions and dominant colour, so
@@ -23,14 +24,22 @@
 //! [`inspect`] implements stages 1 and 2; [`strip_metadata`] removes
 //! location and other metadata from the stored original while keeping its
 //! pixels and orientation; [`process`] runs stages 3 to 7 for JPEG, PNG,
-//! WebP and GIF (first frame): one bounded decode (JPEG shrinks on load in
-//! the DCT domain), EXIF orientation applied once, Lanczos3 resizing into
-//! each [`Preset`] (`thumb`, `small`, `large` or custom), lossy WebP (or
-//! JPEG) variants without metadata, and a [`Placeholder`].
+//! WebP, GIF (first frame) and HEIC/HEIF (primary image): one bounded decode
+//! (JPEG shrinks on load in the DCT domain), orientation applied once,
+//! Lanczos3 resizing into each [`Preset`] (`thumb`, `small`, `large` or
+//! custom), lossy WebP (or JPEG) variants without metadata, and a
+//! [`Placeholder`].
 //!
-//! Not yet done (issue 3): decoding HEIC/HEIF (needs libheif, built with
-//! cmake; libheif applies `irot`/`imir` itself) and AVIF — [`process`]
-//! returns [`Error::DecodeUnsupported`] for them. ICC profiles are not
+//! HEIC/HEIF is decoded by libheif (compiled from source with cmake; HEVC
+//! through the system libde265), with its security limits set from the
+//! inspected size. libheif applies the container's `irot`/`imir` (and
+//! `clap`) itself, so EXIF orientation is never applied to HEIC on top of
+//! it (in HEIF it is informative only) and [`Processed::orientation`] is
+//! always 1 for HEIC; the upright size libheif produced is
+//! [`Processed::width`]×[`Processed::height`].
+//!
+//! Not yet done (issue 3): decoding AVIF — [`process`] returns
+//! [`Error::DecodeUnsupported`] for it. ICC profiles are not
 //! converted: decoded pixels are treated as sRGB, so wide-gamut (Display
 //! P3) photos lose some saturation in their variants.
 //!

@@ -4,7 +4,7 @@ use std::io::Cursor;
 
 use crate::build::*;
 use image::{GenericImageView, ImageFormat, Rgba, RgbaImage};
-use runway_media::{Error, Fit, Format, ImageKind, Limits, Preset, Processed, inspect, process};
+use runway_media::{Fit, Format, ImageKind, Limits, Preset, Processed, inspect, process};
 
 /// A preset large enough that a small test image is never resized.
 fn as_is(format: Format) -> Vec<Preset> {
@@ -145,6 +145,161 @@ fn bench_webp() {
         1440.min(p.width.max(p.height))
     );
     assert_no_metadata(&p);
+}
+
+/// The 12 MP HEIC: 4032×3024 in its `ispe`, no `irot`/`imir`; its EXIF
+/// says orientation 6, which HEIF makes informative only. libheif (checked
+/// independently with Debian's libheif 1.15 `heif-info` and `heif-convert`:
+/// 4032×3024) decodes it landscape, and that is what must come out: EXIF
+/// orientation is never applied on top of libheif's transforms.
+#[test]
+fn bench_heic_is_decoded_upright_by_libheif() {
+    let bytes = bench_image("photo-12mp.heic");
+    let info = inspect(&bytes, &Limits::default()).unwrap();
+    assert_eq!(
+        (info.kind, info.width, info.height),
+        (ImageKind::Heif, 4032, 3024)
+    );
+    let p = process(&bytes, &Limits::default(), &Preset::defaults()).unwrap();
+    assert_eq!(
+        (p.kind, p.orientation, p.decode_scale),
+        (ImageKind::Heif, 1, 1)
+    );
+    assert_eq!((p.width, p.height), (4032, 3024));
+    assert_eq!((p.placeholder.width, p.placeholder.height), (4032, 3024));
+    assert_eq!(
+        sizes(&p),
+        [
+            ("thumb", 256, 256),
+            ("small", 640, 480),
+            ("large", 1440, 1080)
+        ]
+    );
+    for name in ["thumb", "small", "large"] {
+        let img = decode_variant(&p, name);
+        // A photo, not a blank or garbage buffer: the pixels vary.
+        let first = img.get_pixel(0, 0);
+        assert!(img.pixels().any(|(_, _, px)| px != first), "{name}");
+    }
+    assert_no_metadata(&p);
+    assert!(p.variants.iter().all(|v| v.content_type == "image/webp"));
+    assert!(p.placeholder.dominant_color.starts_with('#'));
+    assert_eq!(p.placeholder.dominant_color.len(), 7);
+    assert!(!p.placeholder.thumbhash.is_empty());
+}
+
+/// The bench HEIC with an `irot` (90° anticlockwise) added to its primary
+/// item: a 9-byte box at the end of `ipco`, one more essential `ipma`
+/// association, the enclosing box sizes and the `iloc` base offsets moved
+/// by the 10 inserted bytes. Debian's libheif 1.15 (`heif-info`,
+/// `heif-convert`) reads the result as 3024×4032.
+fn bench_heic_turned() -> Vec<u8> {
+    let mut d = bench_image("photo-12mp.heic");
+    let at = |d: &[u8], o: usize| u32::from_be_bytes(d[o..o + 4].try_into().unwrap());
+    let add = |d: &mut Vec<u8>, o: usize, n: u32| {
+        let v = at(d, o) + n;
+        d[o..o + 4].copy_from_slice(&v.to_be_bytes());
+    };
+    // The layout this relies on (see `heif-info`): meta at 28, iloc at 87
+    // (v0, 4-byte offsets, two items), iprp at 195, ipco at 203, ipma at 366
+    // with one entry of three associations.
+    for (o, kind) in [(32, b"meta"), (91, b"iloc"), (199, b"iprp"), (207, b"ipco")] {
+        assert_eq!(&d[o..o + 4], kind);
+    }
+    assert_eq!(&d[370..374], b"ipma");
+    assert_eq!((at(&d, 107), at(&d, 125), d[384]), (0x1a6, 0x3918a2, 3));
+    d[384] = 4;
+    d.insert(388, 0x84);
+    d.splice(366..366, *b"\0\0\0\x09irot\x01");
+    add(&mut d, 375, 1); // ipma
+    add(&mut d, 203, 9); // ipco
+    add(&mut d, 195, 10); // iprp
+    add(&mut d, 28, 10); // meta
+    add(&mut d, 107, 10); // iloc base offsets
+    add(&mut d, 125, 10);
+    d
+}
+
+/// Mean absolute difference of two same-sized images' RGB samples.
+fn mean_diff(a: &image::RgbImage, b: &image::RgbImage) -> f64 {
+    assert_eq!(a.dimensions(), b.dimensions());
+    let sum: u64 = a
+        .as_raw()
+        .iter()
+        .zip(b.as_raw())
+        .map(|(&x, &y)| u64::from(x.abs_diff(y)))
+        .sum();
+    sum as f64 / a.as_raw().len() as f64
+}
+
+#[test]
+fn heic_irot_is_applied_once_by_libheif() {
+    let plain = bench_image("photo-12mp.heic");
+    let turned = bench_heic_turned();
+    let info = inspect(&turned, &Limits::default()).unwrap();
+    // Stored size; the probe sees the rotation.
+    assert_eq!((info.width, info.height), (4032, 3024));
+    let p = process(&turned, &Limits::default(), &Preset::defaults()).unwrap();
+    assert_eq!((p.width, p.height, p.orientation), (3024, 4032, 1));
+    assert_eq!(
+        sizes(&p),
+        [
+            ("thumb", 256, 256),
+            ("small", 480, 640),
+            ("large", 1080, 1440)
+        ]
+    );
+    // Same pixels as the plain file turned 90° anticlockwise.
+    let q = process(&plain, &Limits::default(), &[Preset::large()]).unwrap();
+    let want = image::imageops::rotate270(&decode_variant(&q, "large").into_rgb8());
+    let got = decode_variant(&p, "large").into_rgb8();
+    let anticlockwise = mean_diff(&got, &want);
+    let clockwise = mean_diff(
+        &got,
+        &image::imageops::rotate90(&decode_variant(&q, "large").into_rgb8()),
+    );
+    assert!(
+        anticlockwise < 4.0 && clockwise > 2.0 * anticlockwise,
+        "{anticlockwise} {clockwise}"
+    );
+}
+
+#[test]
+fn truncated_heic_is_a_typed_error() {
+    let bytes = bench_image("photo-12mp.heic");
+    for cut in [16, 200, 400, 2000, bytes.len() / 2, bytes.len() - 1] {
+        let err = process(&bytes[..cut], &Limits::default(), &Preset::defaults()).unwrap_err();
+        assert!(
+            ["truncated", "corrupt", "decode_failed"].contains(&err.code()),
+            "cut at {cut}: {err}"
+        );
+    }
+    // Cut in half with the `mdat` size patched to match, so the probe
+    // passes and libheif itself meets the missing coded data.
+    let mut at = 0;
+    let mdat = loop {
+        let size = u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+        if &bytes[at + 4..at + 8] == b"mdat" {
+            break at;
+        }
+        assert!(size >= 8, "no mdat");
+        at += size;
+    };
+    let cut = bytes.len() / 2;
+    assert!(cut > mdat + 8);
+    let mut patched = bytes[..cut].to_vec();
+    patched[mdat..mdat + 4].copy_from_slice(&((cut - mdat) as u32).to_be_bytes());
+    inspect(&patched, &Limits::default()).expect("the probe accepts it");
+    let err = process(&patched, &Limits::default(), &Preset::defaults()).unwrap_err();
+    assert_eq!(err.code(), "decode_failed", "{err}");
+
+    // Limits still apply before libheif sees the file.
+    let tight = Limits {
+        max_pixels: 1_000_000,
+        ..Limits::default()
+    };
+    let err = process(&bytes, &tight, &Preset::defaults()).unwrap_err();
+    assert_eq!(err.code(), "too_many_pixels");
 }
 
 /// 64×32 stored: a red 16×16 block at (0, 0), a green one at (16, 0), the
@@ -470,11 +625,9 @@ fn typed_errors() {
     // A PNG whose headers are fine but whose IDAT holds no pixels.
     let err = process(&png(4, 4, &[]), &Limits::default(), &Preset::defaults()).unwrap_err();
     assert_eq!(err.code(), "decode_failed", "{err}");
-    // HEIC waits for libheif.
-    assert_eq!(
-        process(&heic(64, 48), &Limits::default(), &Preset::defaults()).unwrap_err(),
-        Error::DecodeUnsupported(ImageKind::Heif)
-    );
+    // A HEIC whose boxes pass the probe but that has no items for libheif.
+    let err = process(&heic(64, 48), &Limits::default(), &Preset::defaults()).unwrap_err();
+    assert_eq!(err.code(), "decode_failed", "{err}");
     // A JPEG cut inside its entropy-coded data.
     let cut = &jpeg[..jpeg.len() - 40];
     let err = process(cut, &Limits::default(), &Preset::defaults()).unwrap_err();
