@@ -34,7 +34,7 @@ pub enum Rotation {
 pub(crate) async fn insert_refresh_token_with<'e, E>(
     executor: E,
     t: &NewRefreshToken,
-) -> Result<(), StoreError>
+) -> Result<(), sqlx::Error>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
@@ -49,14 +49,15 @@ where
     .bind(t.created_at)
     .bind(t.expires_at)
     .execute(executor)
-    .await
-    .map_err(|e| StoreError::unique(e, "refresh token"))?;
+    .await?;
     Ok(())
 }
 
 impl Db {
     pub async fn insert_refresh_token(&self, t: &NewRefreshToken) -> Result<(), StoreError> {
-        insert_refresh_token_with(self.pool(), t).await
+        insert_refresh_token_with(self.pool(), t)
+            .await
+            .map_err(|e| StoreError::unique(e, "refresh token"))
     }
 
     /// Spend the token with hash `presented` and store `next` (whose family
@@ -71,18 +72,10 @@ impl Db {
         now: i64,
         next_expires_at: i64,
     ) -> Result<Rotation, StoreError> {
-        let rotation = crate::db::retry_conflicts(|| {
+        Ok(crate::db::retry_conflicts(|| {
             self.rotate_once(presented, next_hash, now, next_expires_at)
         })
-        .await?;
-        match rotation {
-            (Rotation::Rotated { .. }, Some(user_id)) => {
-                let user_id = UserId::parse(&user_id)
-                    .map_err(|e| StoreError::Database(sqlx::Error::Decode(e.to_string().into())))?;
-                Ok(Rotation::Rotated { user_id })
-            }
-            (other, _) => Ok(other),
-        }
+        .await?)
     }
 
     async fn rotate_once(
@@ -91,7 +84,7 @@ impl Db {
         next_hash: &str,
         now: i64,
         next_expires_at: i64,
-    ) -> Result<(Rotation, Option<String>), sqlx::Error> {
+    ) -> Result<Rotation, sqlx::Error> {
         let mut tx = self.pool().begin().await?;
         // Write first, so SQLite takes its write lock before reading.
         let spent = sqlx::query(
@@ -112,37 +105,33 @@ impl Db {
         .fetch_optional(&mut *tx)
         .await?;
         let Some(row) = row else {
-            return Ok((Rotation::Unknown, None));
+            return Ok(Rotation::Unknown);
         };
         let user_id: String = row.try_get("user_id")?;
         let family_id: String = row.try_get("family_id")?;
         let expires_at: i64 = row.try_get("expires_at")?;
 
         if spent == 1 {
-            sqlx::query(
-                "INSERT INTO refresh_tokens (id, user_id, family_id, token_hash, created_at, expires_at) \
-                 VALUES (?, ?, ?, ?, ?, ?)",
-            )
-            .bind(Uuid::now_v7().to_string())
-            .bind(&user_id)
-            .bind(&family_id)
-            .bind(next_hash)
-            .bind(now)
-            .bind(next_expires_at)
-            .execute(&mut *tx)
-            .await
-            ?;
-            tx.commit().await?;
-            // The id is parsed by the caller; nil stands in here.
-            return Ok((
-                Rotation::Rotated {
-                    user_id: UserId(Uuid::nil()),
+            let user =
+                UserId::parse(&user_id).map_err(|e| sqlx::Error::Decode(e.to_string().into()))?;
+            let family =
+                Uuid::parse_str(&family_id).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+            insert_refresh_token_with(
+                &mut *tx,
+                &NewRefreshToken {
+                    user_id: user,
+                    family_id: family,
+                    token_hash: next_hash.to_string(),
+                    created_at: now,
+                    expires_at: next_expires_at,
                 },
-                Some(user_id),
-            ));
+            )
+            .await?;
+            tx.commit().await?;
+            return Ok(Rotation::Rotated { user_id: user });
         }
         if expires_at <= now {
-            return Ok((Rotation::Expired, None));
+            return Ok(Rotation::Expired);
         }
         // Spent or revoked, and presented again: revoke the family.
         sqlx::query(
@@ -153,7 +142,7 @@ impl Db {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok((Rotation::Reused, None))
+        Ok(Rotation::Reused)
     }
 
     /// Revoke the family of the token with hash `presented` (logout).

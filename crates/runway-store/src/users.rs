@@ -87,7 +87,9 @@ impl Db {
             .execute(&mut *tx)
             .await
             .map_err(|e| StoreError::unique(e, "email"))?;
-        crate::tokens::insert_refresh_token_with(&mut *tx, &session).await?;
+        crate::tokens::insert_refresh_token_with(&mut *tx, &session)
+            .await
+            .map_err(|e| StoreError::unique(e, "refresh token"))?;
         tx.commit().await?;
         Ok(User {
             id,
