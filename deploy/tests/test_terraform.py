@@ -210,6 +210,11 @@ def test_media_bucket_is_private_with_lifecycle():
     assert cdn["origin"][0]["origin_access_control_id"]
     assert cdn["default_cache_behavior"][0]["trusted_key_groups"]
     assert cdn["default_cache_behavior"][0]["viewer_protocol_policy"] in ("redirect-to-https", "https-only")
+    # Only public media are served without a signature.
+    for behavior in cdn.get("ordered_cache_behavior", []):
+        if not behavior.get("trusted_key_groups"):
+            assert behavior["path_pattern"] == "/public/*", behavior["path_pattern"]
+        assert behavior["viewer_protocol_policy"] in ("redirect-to-https", "https-only")
 
 
 # ---------------------------------------------------------------- least privilege

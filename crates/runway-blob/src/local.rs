@@ -4,7 +4,7 @@
 //! Writes go to `<root>/.tmp` and are renamed into place, so a reader never
 //! sees half an object and a crash leaves no torn file.
 //!
-//! Presigned URLs point at runway itself (`<public_url>/v1/blobs/<key>`) and
+//! Presigned URLs point at runway itself (`<public_url>/files/<key>`) and
 //! carry an HMAC-SHA256 over the method, key, expiry and, for uploads, the
 //! exact content type and length; [`LocalBlobStore::verify`] checks them.
 
@@ -105,10 +105,10 @@ impl LocalBlobStore {
     }
 
     fn url(&self, key: &str, query: &str) -> String {
-        format!("{}/v1/blobs/{key}?{query}", self.public_url)
+        format!("{}/files/{key}?{query}", self.public_url)
     }
 
-    /// Check a presigned request made to `/v1/blobs/<key>`: the method and
+    /// Check a presigned request made to `/files/<key>`: the method and
     /// query parameters as received, plus (for PUT) the request's
     /// Content-Type and Content-Length. Returns what it grants.
     pub fn verify(

@@ -147,7 +147,7 @@ async fn presigned_get_serves_the_object(store: Arc<dyn BlobStore>) {
     } else {
         assert!(
             req.url
-                .starts_with("http://127.0.0.1:9/v1/blobs/p/g.txt?expires=")
+                .starts_with("http://127.0.0.1:9/files/p/g.txt?expires=")
         );
     }
 }
@@ -212,7 +212,7 @@ async fn local_presigned_urls_verify_exactly() {
         .await
         .unwrap();
     let url = url::Url::parse(&req.url).unwrap();
-    assert_eq!(url.path(), "/v1/blobs/u/a.jpg");
+    assert_eq!(url.path(), "/files/u/a.jpg");
     let expires: u64 = query_param(&req.url, "expires").unwrap().parse().unwrap();
     let sig = query_param(&req.url, "signature").unwrap();
     let now = SystemTime::now();

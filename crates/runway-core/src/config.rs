@@ -54,6 +54,7 @@ pub struct Config {
     pub cache: CacheConfig,
     pub jobs: JobsConfig,
     pub cdn: CdnConfig,
+    pub media: MediaConfig,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -139,6 +140,74 @@ pub struct CdnConfig {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+pub struct MediaConfig {
+    /// Largest accepted upload in bytes, on both upload paths.
+    pub max_upload_bytes: u64,
+    /// Largest accepted image, width × height.
+    pub max_pixels: u64,
+    /// Longest accepted side, in pixels.
+    pub max_side: u32,
+    /// Most animation frames accepted (variants use the first).
+    pub max_frames: u32,
+    /// Keep EXIF/XMP (including GPS) in the stored original. Variants never keep it.
+    pub keep_original_metadata: bool,
+    /// Bytes of originals one account may store; 0 for no limit.
+    pub quota_bytes_per_user: u64,
+    /// Encoding of the `thumb`, `small` and `large` variants: `webp` or `jpeg`.
+    pub variant_format: String,
+    /// Quality of the variants, 1 to 100.
+    pub variant_quality: u8,
+    /// Extra sizes rendered on demand (`WIDTHxHEIGHT`, fit within); any other size is refused.
+    pub on_demand_sizes: Vec<String>,
+    /// Lifetime of a direct-upload URL.
+    pub upload_url_ttl_secs: u64,
+    /// Longest `?wait=` a client may ask for on upload and complete.
+    pub max_wait_secs: u64,
+    /// Images decoded at once by one process; 0 for one per CPU core.
+    pub processing_concurrency: usize,
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        MediaConfig {
+            max_upload_bytes: 50 * 1024 * 1024,
+            max_pixels: 50_000_000,
+            max_side: 20_000,
+            max_frames: 1000,
+            keep_original_metadata: false,
+            quota_bytes_per_user: 1024 * 1024 * 1024,
+            variant_format: "webp".into(),
+            variant_quality: 80,
+            on_demand_sizes: vec!["320x320".into(), "1080x1080".into()],
+            upload_url_ttl_secs: 900,
+            max_wait_secs: 15,
+            processing_concurrency: 0,
+        }
+    }
+}
+
+impl MediaConfig {
+    /// `on_demand_sizes` parsed into (width, height) pairs.
+    pub fn on_demand(&self) -> Result<Vec<(u32, u32)>, String> {
+        self.on_demand_sizes
+            .iter()
+            .map(|s| {
+                let (w, h) = s
+                    .split_once('x')
+                    .ok_or_else(|| format!("{s:?} is not WIDTHxHEIGHT"))?;
+                let w: u32 = w.parse().map_err(|_| format!("{s:?}: bad width"))?;
+                let h: u32 = h.parse().map_err(|_| format!("{s:?}: bad height"))?;
+                if w == 0 || h == 0 || w > 8192 || h > 8192 {
+                    return Err(format!("{s:?}: sides must be 1 to 8192"));
+                }
+                Ok((w, h))
+            })
+            .collect()
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct JobsConfig {
     /// Jobs run at once by one worker process.
     pub concurrency: usize,
@@ -179,6 +248,7 @@ impl Default for Config {
             cache: CacheConfig::default(),
             jobs: JobsConfig::default(),
             cdn: CdnConfig::default(),
+            media: MediaConfig::default(),
         }
     }
 }
@@ -493,6 +563,34 @@ impl Config {
         }
         if self.jobs.poll_interval_ms == 0 {
             return Err(invalid("jobs.poll_interval_ms", "must be at least 1"));
+        }
+        let media = &self.media;
+        if !matches!(media.variant_format.as_str(), "webp" | "jpeg") {
+            return Err(invalid("media.variant_format", "expected `webp` or `jpeg`"));
+        }
+        if !(1..=100).contains(&media.variant_quality) {
+            return Err(invalid("media.variant_quality", "must be 1 to 100"));
+        }
+        if let Err(e) = media.on_demand() {
+            return Err(invalid("media.on_demand_sizes", &e));
+        }
+        if media.max_upload_bytes < 1024 {
+            return Err(invalid("media.max_upload_bytes", "must be at least 1024"));
+        }
+        if media.max_pixels == 0 || media.max_side == 0 || media.max_frames == 0 {
+            return Err(invalid("media.max_pixels", "limits must be at least 1"));
+        }
+        if media.upload_url_ttl_secs == 0 || media.upload_url_ttl_secs > 7 * 24 * 3600 {
+            return Err(invalid(
+                "media.upload_url_ttl_secs",
+                "must be 1 s to 7 days (the longest presigned S3 URL)",
+            ));
+        }
+        if media.max_wait_secs >= self.http.request_timeout_secs {
+            return Err(invalid(
+                "media.max_wait_secs",
+                "must be shorter than http.request_timeout_secs",
+            ));
         }
         Ok(())
     }

@@ -22,15 +22,20 @@
 //!   inspected size. libheif applies `irot`, `imir` and `clap` while
 //!   decoding, so the result is already upright: no EXIF orientation is
 //!   applied on top. The primary image becomes 8-bit RGB, or RGBA when it
-//!   has an alpha channel. AVIF is not decoded (no AV1 decoder is built in).
+//!   has an alpha channel. AVIF goes the same way: libheif decodes AV1 with
+//!   the system's dav1d when it was found at build time (`libdav1d-dev`, see
+//!   `scripts/install-deps`); a build without it returns
+//!   `Error::DecodeUnsupported` for AVIF.
 //!
-//! ICC profiles are not applied: pixels are taken as sRGB (see the crate
-//! documentation).
+//! Each decoder also reports the colour profile the file declares (JPEG
+//! `APP2 ICC_PROFILE`, PNG `iCCP`, WebP `ICCP`, HEIF `colr`), and the
+//! pixels are converted from it to sRGB once, right here (see `color`).
 
 use std::io::Cursor;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::OnceLock;
 
+use crate::color::{self, Profile};
 use crate::{Details, Error, ImageKind, Inspection, JpegProcess, probe};
 
 /// An 8-bit image: RGB (`channels == 3`) or RGBA (`channels == 4`), rows
@@ -69,19 +74,24 @@ pub(crate) struct Decoded {
     pub(crate) scale: u8,
 }
 
-/// Decodes `bytes`, which `info` describes. `need` is the smallest size, in
-/// stored (unoriented) pixels, that the variants need; JPEG decoding may
-/// shrink to it.
+/// Decodes `bytes`, which `info` describes, into sRGB pixels. `need` is the
+/// smallest size, in stored (unoriented) pixels, that the variants need;
+/// JPEG decoding may shrink to it.
 pub(crate) fn decode(bytes: &[u8], info: &Inspection, need: (u32, u32)) -> Result<Decoded, Error> {
-    // The decoders are third-party code: a panic in one must still end as a
-    // typed error, never take the worker down.
-    let run = || match info.kind {
-        ImageKind::Jpeg => decode_jpeg(bytes, info, need),
-        ImageKind::Png => decode_image(bytes, info, image::ImageFormat::Png),
-        ImageKind::WebP => decode_image(bytes, info, image::ImageFormat::WebP),
-        ImageKind::Gif => decode_image(bytes, info, image::ImageFormat::Gif),
-        ImageKind::Heif => decode_heif(bytes, info),
-        ImageKind::Avif => Err(Error::DecodeUnsupported(info.kind)),
+    // The decoders (and the colour conversion) are third-party code: a panic
+    // in one must still end as a typed error, never take the worker down.
+    let run = || {
+        let (mut decoded, profile) = match info.kind {
+            ImageKind::Jpeg => decode_jpeg(bytes, info, need),
+            ImageKind::Png => decode_image(bytes, info, image::ImageFormat::Png),
+            ImageKind::WebP => decode_image(bytes, info, image::ImageFormat::WebP),
+            ImageKind::Gif => decode_image(bytes, info, image::ImageFormat::Gif),
+            ImageKind::Heif | ImageKind::Avif => decode_heif(bytes, info),
+        }?;
+        if let Some(profile) = profile {
+            color::to_srgb(&mut decoded.pixels, &profile);
+        }
+        Ok(decoded)
     };
     let decoded = catch_unwind(AssertUnwindSafe(run))
         .map_err(|_| Error::DecodeFailed("decoder panicked".into()))??;
@@ -99,7 +109,10 @@ pub(crate) fn jpeg_scale(width: u32, height: u32, need: (u32, u32)) -> u8 {
         .unwrap_or(1)
 }
 
-fn decode_jpeg(bytes: &[u8], info: &Inspection, need: (u32, u32)) -> Result<Decoded, Error> {
+/// A decoder's output and the colour profile the file declares, if any.
+type WithProfile = (Decoded, Option<Profile>);
+
+fn decode_jpeg(bytes: &[u8], info: &Inspection, need: (u32, u32)) -> Result<WithProfile, Error> {
     let failed = |e: jpeg_decoder::Error| Error::DecodeFailed(format!("jpeg: {e}"));
     let mut decoder = jpeg_decoder::Decoder::new(Cursor::new(bytes));
     // The output buffer for the inspected size (4 bytes per pixel at most,
@@ -146,6 +159,7 @@ fn decode_jpeg(bytes: &[u8], info: &Inspection, need: (u32, u32)) -> Result<Deco
             .unwrap_or(1);
     }
     let data = decoder.decode().map_err(failed)?;
+    let profile = decoder.icc_profile().map(Profile::Icc);
     let pixels = width as usize * height as usize;
     use jpeg_decoder::PixelFormat;
     let rgb = match header.pixel_format {
@@ -173,10 +187,11 @@ fn decode_jpeg(bytes: &[u8], info: &Inspection, need: (u32, u32)) -> Result<Deco
             ));
         }
     };
-    Ok(Decoded {
+    let decoded = Decoded {
         pixels: Pixels::new(width, height, 3, rgb)?,
         scale,
-    })
+    };
+    Ok((decoded, profile))
 }
 
 fn grey_to_rgb(grey: &[u8]) -> Vec<u8> {
@@ -187,7 +202,8 @@ fn decode_image(
     bytes: &[u8],
     info: &Inspection,
     format: image::ImageFormat,
-) -> Result<Decoded, Error> {
+) -> Result<WithProfile, Error> {
+    use image::ImageDecoder;
     let failed = |e: image::ImageError| Error::DecodeFailed(format!("{format:?}: {e}"));
     let mut limits = image::Limits::default();
     limits.max_image_width = Some(info.width);
@@ -197,8 +213,13 @@ fn decode_image(
     let frame = u64::from(info.width) * u64::from(info.height) * 8;
     limits.max_alloc = Some(frame.saturating_add(16 << 20));
     let mut reader = image::ImageReader::with_format(Cursor::new(bytes), format);
-    reader.limits(limits);
-    let img = reader.decode().map_err(failed)?;
+    reader.limits(limits.clone());
+    let mut decoder = reader.into_decoder().map_err(failed)?;
+    // What `ImageReader::decode` checks before decoding.
+    limits.reserve(decoder.total_bytes()).map_err(failed)?;
+    // A profile that cannot be read is ignored, as an unusable one is.
+    let profile = decoder.icc_profile().ok().flatten().map(Profile::Icc);
+    let img = image::DynamicImage::from_decoder(decoder).map_err(failed)?;
     if (img.width(), img.height()) != (info.width, info.height) {
         return Err(Error::DecodeFailed(format!(
             "{format:?}: decoded size differs from the header"
@@ -209,10 +230,11 @@ fn decode_image(
     } else {
         (3, img.into_rgb8().into_raw())
     };
-    Ok(Decoded {
+    let decoded = Decoded {
         pixels: Pixels::new(info.width, info.height, channels, data)?,
         scale: 1,
-    })
+    };
+    Ok((decoded, profile))
 }
 
 /// libheif's global state: initialised once, never torn down (a
@@ -224,10 +246,17 @@ fn libheif() -> &'static libheif_rs::LibHeif {
 
 /// Decodes the primary image of a HEIF file, upright (libheif applies the
 /// `irot`/`imir`/`clap` transforms itself).
-fn decode_heif(bytes: &[u8], info: &Inspection) -> Result<Decoded, Error> {
-    use libheif_rs::{ColorSpace, HeifContext, RgbChroma};
+fn decode_heif(bytes: &[u8], info: &Inspection) -> Result<WithProfile, Error> {
+    use libheif_rs::{ColorSpace, CompressionFormat, HeifContext, RgbChroma};
     let failed = |e: libheif_rs::HeifError| Error::DecodeFailed(format!("heif: {e}"));
     let lib = libheif();
+    if info.kind == ImageKind::Avif
+        && lib
+            .decoder_descriptors(1, Some(CompressionFormat::Av1))
+            .is_empty()
+    {
+        return Err(Error::DecodeUnsupported(info.kind));
+    }
     let mut ctx = HeifContext::new().map_err(failed)?;
     // Stage 2 accepted the primary item's `ispe`; nothing libheif allocates
     // for may be larger. Total memory: the coded planes, the RGBA output and
@@ -247,6 +276,7 @@ fn decode_heif(bytes: &[u8], info: &Inspection) -> Result<Decoded, Error> {
             "heif: image size disagrees with the header".into(),
         ));
     }
+    let profile = heif_profile(&handle);
     let (chroma, channels) = if handle.has_alpha_channel() {
         (RgbChroma::Rgba, 4u8)
     } else {
@@ -276,8 +306,30 @@ fn decode_heif(bytes: &[u8], info: &Inspection) -> Result<Decoded, Error> {
             .ok_or_else(|| Error::DecodeFailed("heif: short pixel plane".into()))?;
         data.extend_from_slice(line);
     }
-    Ok(Decoded {
+    let decoded = Decoded {
         pixels: Pixels::new(width, height, channels, data)?,
         scale: 1,
+    };
+    Ok((decoded, profile))
+}
+
+/// The primary image's `colr`: an ICC profile (`prof`, `rICC`) or `nclx`
+/// code points. (libheif uses the `nclx` matrix coefficients itself, to
+/// turn YCbCr into RGB; primaries and transfer are left to us.)
+fn heif_profile(handle: &libheif_rs::ImageHandle) -> Option<Profile> {
+    use libheif_rs::{ColorProfile, color_profile_types};
+    if let Some(raw) = handle.color_profile_raw()
+        && matches!(
+            raw.profile_type(),
+            color_profile_types::PROF | color_profile_types::R_ICC
+        )
+        && !raw.data.is_empty()
+    {
+        return Some(Profile::Icc(raw.data));
+    }
+    let nclx = handle.color_profile_nclx()?;
+    Some(Profile::Cicp {
+        primaries: nclx.color_primaries() as u8,
+        transfer: nclx.transfer_characteristics() as u8,
     })
 }

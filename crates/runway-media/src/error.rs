@@ -33,10 +33,11 @@ pub enum Error {
     /// More animation frames than `Limits::max_frames`.
     #[error("image has {frames} frames, more than the limit of {max}")]
     TooManyFrames { frames: u32, max: u32 },
-    /// Metadata stripping is not implemented for this container. Today that
-    /// is HEIC/HEIF and AVIF: their metadata lives in items referenced from
-    /// `iloc`, and rewriting it means relocating every item offset. The decode
-    /// stage re-encodes such originals instead of stripping them in place.
+    /// Metadata cannot be removed from this file with certainty, so it must
+    /// not be stored as is. Only HEIC/HEIF and AVIF layouts that the in-place
+    /// rewrite does not handle: image sequences (a `moov` box), metadata
+    /// items built from another item or stored in another file, metadata
+    /// outside `mdat`/`idat`, or an unknown `infe` version.
     #[error("stripping metadata is not supported for {0:?}")]
     StripUnsupported(ImageKind),
     /// Decoding pixels is not implemented for this container (today AVIF;

@@ -58,8 +58,12 @@
 //! ```
 
 mod bytes;
+mod color;
 mod decode;
 mod error;
+/// The fuzz target's body and seed corpus; see `fuzz/README.md`.
+#[doc(hidden)]
+pub mod fuzzing;
 mod limits;
 mod orient;
 mod placeholder;
@@ -75,6 +79,7 @@ pub use limits::Limits;
 pub use placeholder::Placeholder;
 pub use preset::{Fit, Format, MAX_VARIANT_SIDE, Preset};
 pub use probe::{Details, Inspection, JpegColor, JpegProcess, WebPEncoding};
+pub use process::{Options, process_with};
 pub use process::{Processed, process};
 pub use sniff::ImageKind;
 pub use strip::strip_metadata;

@@ -23,20 +23,28 @@
 //!   only the orientation takes the old one's place and its flag stays.
 //! - GIF: carries no location metadata; drops comment extensions and
 //!   application extensions other than `NETSCAPE2.0` (the loop count).
-//! - HEIF/AVIF: `Error::StripUnsupported` (code `strip_unsupported`). Their
-//!   metadata items are addressed by absolute offsets in `iloc`; removing one
-//!   means relocating every item. The decode stage re-encodes these
-//!   originals instead, so this is a documented limitation of stage 1.
+//! - HEIF/AVIF: rewritten in place, not rebuilt. Metadata items are
+//!   addressed by absolute offsets in `iloc` and removing one would mean
+//!   relocating every item, so the payloads of `Exif` and `mime` (XMP and
+//!   other) items are overwritten with a same-length payload instead: an
+//!   Exif block holding only the orientation (or nothing), an empty XMP
+//!   packet, or zeros. Every other byte, the image items and their `irot`,
+//!   `imir` and `clap` included, is unchanged. What it cannot scrub with
+//!   certainty (image sequences, metadata in another item or file) is
+//!   `Error::StripUnsupported`; see `strip/heif.rs`.
+
+mod heif;
 
 use crate::probe::{self, gif, jpeg, png, webp};
 use crate::{Error, ImageKind, sniff};
 
 /// Returns a copy of `bytes` without metadata. `kind` must be what the bytes
 /// really are (as reported by `inspect`).
+///
+/// For HEIC/HEIF and AVIF the copy has the same length as the original and
+/// differs only inside metadata payloads; see the module documentation for
+/// the few layouts that return [`Error::StripUnsupported`].
 pub fn strip_metadata(bytes: &[u8], kind: ImageKind) -> Result<Vec<u8>, Error> {
-    if matches!(kind, ImageKind::Heif | ImageKind::Avif) {
-        return Err(Error::StripUnsupported(kind));
-    }
     if sniff::sniff(bytes)? != kind {
         return Err(Error::UnsupportedType);
     }
@@ -46,7 +54,7 @@ pub fn strip_metadata(bytes: &[u8], kind: ImageKind) -> Result<Vec<u8>, Error> {
         ImageKind::Png => strip_png(bytes, png::exif_orientation(bytes)),
         ImageKind::WebP => strip_webp(bytes, webp::exif_orientation(bytes)),
         ImageKind::Gif => strip_gif(bytes),
-        ImageKind::Heif | ImageKind::Avif => Err(Error::StripUnsupported(kind)),
+        ImageKind::Heif | ImageKind::Avif => heif::strip(bytes, kind),
     }
 }
 
@@ -131,7 +139,7 @@ fn strip_png(bytes: &[u8], orientation: Option<u16>) -> Result<Vec<u8>, Error> {
     Ok(out)
 }
 
-fn png_chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
+pub(crate) fn png_chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
     let mut chunk = (data.len() as u32).to_be_bytes().to_vec();
     chunk.extend_from_slice(kind);
     chunk.extend_from_slice(data);

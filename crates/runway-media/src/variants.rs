@@ -1,7 +1,8 @@
 //! Stages 5 and 6: resize the upright image into each preset's size with a
 //! Lanczos3 filter (`fast_image_resize`, SIMD) and encode it without any
 //! metadata. Variants are independent, so they are produced in parallel on
-//! scoped threads when more than one core is available.
+//! scoped threads when more than one core is available, unless the caller
+//! caps the threads ([`Options::max_threads`](crate::Options::max_threads)).
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -202,14 +203,17 @@ fn make(img: &Pixels, full: (u32, u32), preset: &Preset) -> Result<Variant, Erro
 
 /// Produces every preset's variant from the upright image `img`, which may
 /// be smaller than the `full`-sized upright original. Uses up to
-/// `available_parallelism` scoped threads; the result is in preset order.
+/// `max_threads` threads (0 counts as 1), never more than there are presets;
+/// with one, everything runs on the calling thread, otherwise on scoped
+/// threads. The result is in preset order and does not depend on the number
+/// of threads.
 pub(crate) fn make_all(
     img: &Pixels,
     full: (u32, u32),
     presets: &[Preset],
+    max_threads: usize,
 ) -> Result<Vec<Variant>, Error> {
-    let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    let workers = cores.min(presets.len());
+    let workers = max_threads.min(presets.len());
     if workers <= 1 {
         return presets.iter().map(|p| make(img, full, p)).collect();
     }

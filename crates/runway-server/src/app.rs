@@ -11,6 +11,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::middleware::from_fn_with_state;
 use runway_blob::cloudfront::{Cdn, CloudFrontSigner};
+use runway_blob::{BlobStore, LocalBlobStore};
 use runway_cache::{KeyValue, MemoryKv, RedisKv, RedisOptions};
 use runway_core::Config;
 use runway_jobs::{Backoff, DbQueue, Job, Queue, Registry, SqsQueue, Worker, WorkerConfig};
@@ -92,13 +93,21 @@ impl Runway {
         let secret = Tokens::load_secret(&config.auth, &config.data_dir)
             .context("loading the signing key")?;
         let tokens = Tokens::from_secret(&secret, &config.auth);
-        let blobs = runway_blob::open(
-            &config.storage_url(),
-            &derive_key(&secret, "runway local blob URLs"),
-            &config.public_url(),
-        )
-        .await
-        .context("opening object storage")?;
+        let storage_url = config.storage_url();
+        let blob_key = derive_key(&secret, "runway local blob URLs");
+        let (blobs, local_blobs): (Arc<dyn BlobStore>, _) =
+            if let Some(dir) = storage_url.strip_prefix("file://") {
+                let local = Arc::new(
+                    LocalBlobStore::new(dir, blob_key, &config.public_url())
+                        .context("opening object storage")?,
+                );
+                (local.clone(), Some(local))
+            } else {
+                let store = runway_blob::open(&storage_url, &blob_key, &config.public_url())
+                    .await
+                    .context("opening object storage")?;
+                (store, None)
+            };
         let cdn = match &config.cdn.base_url {
             Some(base) => Some(Arc::new(Cdn {
                 base_url: base.clone(),
@@ -125,6 +134,7 @@ impl Runway {
             queue,
             kv,
             blobs,
+            local_blobs,
             cdn,
             tokens,
             derive_key(&secret, "runway idempotent responses"),
@@ -282,6 +292,7 @@ pub fn router(state: AppState) -> Router {
     let (api, _) = crate::routes::api().split_for_parts();
     let mut app = api
         .merge(crate::routes::docs())
+        .merge(crate::routes::files())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(from_fn_with_state(state.clone(), idempotency))

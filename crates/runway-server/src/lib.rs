@@ -10,6 +10,7 @@ pub mod auth;
 pub mod error;
 pub mod http;
 pub mod jobs;
+pub mod media;
 pub mod metrics;
 pub mod openapi;
 pub mod routes;

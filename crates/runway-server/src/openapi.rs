@@ -16,6 +16,7 @@ use utoipa::{Modify, OpenApi};
     tags(
         (name = "auth", description = "Accounts and sessions"),
         (name = "account", description = "The signed-in account"),
+        (name = "media", description = "Photos: uploads, variants, placeholders"),
         (name = "operations", description = "Probes and metrics"),
     )
 )]

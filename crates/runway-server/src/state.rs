@@ -1,8 +1,8 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use runway_blob::BlobStore;
 use runway_blob::cloudfront::Cdn;
+use runway_blob::{BlobStore, LocalBlobStore};
 use runway_cache::{Idempotency, KeyValue, RateLimiter};
 use runway_core::Config;
 use runway_jobs::Queue;
@@ -20,6 +20,8 @@ pub struct AppState {
     pub queue: Arc<dyn Queue>,
     pub kv: Arc<dyn KeyValue>,
     pub blobs: Arc<dyn BlobStore>,
+    /// The same store when it is local: runway then serves `/files/…` itself.
+    pub local_blobs: Option<Arc<LocalBlobStore>>,
     /// CloudFront delivery of media, when configured.
     pub cdn: Option<Arc<Cdn>>,
     pub rate_limiter: RateLimiter,
@@ -30,6 +32,8 @@ pub struct AppState {
     /// Key under which stored idempotent responses are encrypted (derived
     /// from the server secret).
     pub response_key: Arc<Vec<u8>>,
+    /// Bounds how many images this process decodes at once.
+    pub media_permits: Arc<tokio::sync::Semaphore>,
     shutting_down: Arc<AtomicBool>,
 }
 
@@ -41,6 +45,7 @@ impl AppState {
         queue: Arc<dyn Queue>,
         kv: Arc<dyn KeyValue>,
         blobs: Arc<dyn BlobStore>,
+        local_blobs: Option<Arc<LocalBlobStore>>,
         cdn: Option<Arc<Cdn>>,
         tokens: Tokens,
         response_key: Vec<u8>,
@@ -51,6 +56,7 @@ impl AppState {
             std::time::Duration::from_secs(config.idempotency.ttl_secs),
             std::time::Duration::from_secs(config.http.request_timeout_secs + 5),
         );
+        let media_concurrency = config.media.processing_concurrency;
         AppState {
             rate_limiter: RateLimiter::new(kv.clone()),
             idempotency,
@@ -59,11 +65,16 @@ impl AppState {
             queue,
             kv,
             blobs,
+            local_blobs,
             cdn,
             tokens: Arc::new(tokens),
             passwords: Passwords::new(),
             metrics,
             response_key: Arc::new(response_key),
+            media_permits: Arc::new(tokio::sync::Semaphore::new(match media_concurrency {
+                0 => std::thread::available_parallelism().map_or(1, usize::from),
+                n => n,
+            })),
             shutting_down: Arc::new(AtomicBool::new(false)),
         }
     }

@@ -9,6 +9,7 @@
 
 mod db;
 mod error;
+pub mod media;
 pub mod tokens;
 pub mod users;
 

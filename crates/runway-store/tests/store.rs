@@ -1,6 +1,7 @@
 //! One behaviour suite, run against every database backend.
 
 use runway_core::domain::{Email, UserId};
+use runway_store::media::{MediaStatus, NewMedia, Processed, StoredFile, Visibility};
 use runway_store::tokens::{NewRefreshToken, Rotation};
 use runway_store::{Db, StoreError, now_ms};
 use runway_testkit::{DbBackend, test_db};
@@ -31,6 +32,10 @@ suite!(
     concurrent_rotation_has_one_winner,
     expired_and_unknown_tokens,
     migrations_are_current_and_idempotent,
+    media_lifecycle_is_one_way,
+    media_quota_holds_under_concurrent_inserts,
+    media_lists_newest_first_with_a_cursor,
+    on_demand_variants_are_all_recorded,
 );
 
 fn email(s: &str) -> Email {
@@ -223,4 +228,209 @@ async fn mysql_concurrent_migrations_are_safe() {
     }
     let _ = DbBackend::Mysql;
     let _ = test_db;
+}
+
+fn new_media(user: UserId, bytes: u64, status: MediaStatus) -> NewMedia {
+    let id = uuid::Uuid::now_v7();
+    NewMedia {
+        id,
+        user_id: user,
+        status,
+        visibility: Visibility::Private,
+        content_type: "image/jpeg".into(),
+        bytes,
+        upload_key: format!("uploads/{user}/{id}"),
+        created_at: now_ms(),
+    }
+}
+
+fn file(key: &str) -> StoredFile {
+    StoredFile {
+        key: key.into(),
+        width: 10,
+        height: 5,
+        content_type: "image/webp".into(),
+        bytes: 42,
+    }
+}
+
+async fn media_lifecycle_is_one_way(db: &Db) {
+    let user = db
+        .create_user(&email("m@example.com"), "h", now_ms())
+        .await
+        .unwrap();
+    let m = new_media(user.id, 1000, MediaStatus::AwaitingUpload);
+    assert!(db.insert_media(&m, 0).await.unwrap());
+    let got = db.media_by_id(m.id).await.unwrap().unwrap();
+    assert_eq!(got.status, MediaStatus::AwaitingUpload);
+    assert_eq!(got.bytes, 1000);
+    assert!(got.variants.is_empty() && got.original.is_none());
+    // Not processing yet: cannot be finished.
+    assert!(
+        !db.mark_media_failed(m.id, "corrupt", "x", now_ms())
+            .await
+            .unwrap()
+    );
+    assert!(db.mark_media_uploaded(m.id, 900, now_ms()).await.unwrap());
+    assert!(!db.mark_media_uploaded(m.id, 900, now_ms()).await.unwrap());
+    let processed = Processed {
+        width: 10,
+        height: 5,
+        thumbhash: "abc".into(),
+        dominant_color: "#102030".into(),
+        original: file("private/o"),
+        variants: [("thumb".to_string(), file("private/t"))]
+            .into_iter()
+            .collect(),
+    };
+    assert!(
+        db.mark_media_ready(m.id, "image/png", &processed, now_ms())
+            .await
+            .unwrap()
+    );
+    // A second run of the job changes nothing, and cannot fail it afterwards.
+    assert!(
+        !db.mark_media_ready(m.id, "image/png", &processed, now_ms())
+            .await
+            .unwrap()
+    );
+    assert!(
+        !db.mark_media_failed(m.id, "corrupt", "x", now_ms())
+            .await
+            .unwrap()
+    );
+    let got = db.media_by_id(m.id).await.unwrap().unwrap();
+    assert_eq!(got.status, MediaStatus::Ready);
+    assert_eq!(got.content_type, "image/png");
+    assert_eq!(got.bytes, 900);
+    assert_eq!((got.width, got.height), (Some(10), Some(5)));
+    assert_eq!(got.original.as_ref().unwrap().key, "private/o");
+    assert_eq!(got.variants["thumb"], file("private/t"));
+    assert_eq!(got.dominant_color.as_deref(), Some("#102030"));
+
+    let f = new_media(user.id, 10, MediaStatus::Processing);
+    assert!(db.insert_media(&f, 0).await.unwrap());
+    assert!(
+        db.mark_media_failed(f.id, "corrupt", "bad header", now_ms())
+            .await
+            .unwrap()
+    );
+    let got = db.media_by_id(f.id).await.unwrap().unwrap();
+    assert_eq!(got.status, MediaStatus::Failed);
+    assert_eq!(got.error, Some(("corrupt".into(), "bad header".into())));
+
+    assert_eq!(db.media_usage_bytes(user.id).await.unwrap(), 910);
+    assert!(db.delete_media(m.id).await.unwrap());
+    assert!(!db.delete_media(m.id).await.unwrap());
+    assert!(db.media_by_id(m.id).await.unwrap().is_none());
+    // Purging the account removes the rest.
+    db.purge_user(user.id).await.unwrap();
+    assert!(db.media_by_id(f.id).await.unwrap().is_none());
+}
+
+async fn media_quota_holds_under_concurrent_inserts(db: &Db) {
+    let user = db
+        .create_user(&email("q@example.com"), "h", now_ms())
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for _ in 0..12 {
+        let db = db.clone();
+        let m = new_media(user.id, 100, MediaStatus::Processing);
+        tasks.push(tokio::spawn(async move {
+            db.insert_media(&m, 500).await.unwrap()
+        }));
+    }
+    let mut accepted = 0;
+    for t in tasks {
+        accepted += usize::from(t.await.unwrap());
+    }
+    assert_eq!(accepted, 5, "exactly the quota is admitted");
+    assert_eq!(db.media_usage_bytes(user.id).await.unwrap(), 500);
+    // Another account is unaffected.
+    let other = db
+        .create_user(&email("q2@example.com"), "h", now_ms())
+        .await
+        .unwrap();
+    assert!(
+        db.insert_media(&new_media(other.id, 500, MediaStatus::Processing), 500)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !db.insert_media(&new_media(other.id, 1, MediaStatus::Processing), 500)
+            .await
+            .unwrap()
+    );
+}
+
+async fn media_lists_newest_first_with_a_cursor(db: &Db) {
+    let a = db
+        .create_user(&email("la@example.com"), "h", now_ms())
+        .await
+        .unwrap();
+    let b = db
+        .create_user(&email("lb@example.com"), "h", now_ms())
+        .await
+        .unwrap();
+    let mut ids = Vec::new();
+    for _ in 0..5 {
+        let m = new_media(a.id, 1, MediaStatus::Processing);
+        assert!(db.insert_media(&m, 0).await.unwrap());
+        ids.push(m.id);
+    }
+    assert!(
+        db.insert_media(&new_media(b.id, 1, MediaStatus::Processing), 0)
+            .await
+            .unwrap()
+    );
+    ids.reverse();
+    let page1 = db.list_media(a.id, None, 2).await.unwrap();
+    assert_eq!(page1.iter().map(|m| m.id).collect::<Vec<_>>(), ids[..2]);
+    let page2 = db.list_media(a.id, Some(page1[1].id), 10).await.unwrap();
+    assert_eq!(page2.iter().map(|m| m.id).collect::<Vec<_>>(), ids[2..]);
+    assert_eq!(db.list_media(b.id, None, 10).await.unwrap().len(), 1);
+}
+
+async fn on_demand_variants_are_all_recorded(db: &Db) {
+    let user = db
+        .create_user(&email("v@example.com"), "h", now_ms())
+        .await
+        .unwrap();
+    let m = new_media(user.id, 1, MediaStatus::Processing);
+    assert!(db.insert_media(&m, 0).await.unwrap());
+    assert!(
+        !db.add_media_variant(m.id, "320x320", &file("x"), now_ms())
+            .await
+            .unwrap()
+    );
+    let processed = Processed {
+        width: 10,
+        height: 5,
+        thumbhash: "abc".into(),
+        dominant_color: "#000000".into(),
+        original: file("o"),
+        variants: Default::default(),
+    };
+    assert!(
+        db.mark_media_ready(m.id, "image/jpeg", &processed, now_ms())
+            .await
+            .unwrap()
+    );
+    let mut tasks = Vec::new();
+    for i in 0..6 {
+        let db = db.clone();
+        tasks.push(tokio::spawn(async move {
+            db.add_media_variant(m.id, &format!("{i}x{i}"), &file(&format!("k{i}")), now_ms())
+                .await
+                .unwrap()
+        }));
+    }
+    for t in tasks {
+        assert!(t.await.unwrap());
+    }
+    assert_eq!(
+        db.media_by_id(m.id).await.unwrap().unwrap().variants.len(),
+        6
+    );
 }

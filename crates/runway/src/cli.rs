@@ -45,12 +45,16 @@ enum Command {
     Openapi,
     /// Plan the VPC range and subnets for EKS (docs/network-planning.md).
     PlanNetwork(Box<crate::plan_network::Args>),
+    /// Run the image pipeline on local files (no configuration or database).
+    #[command(subcommand)]
+    Media(crate::media_cmd::MediaCommand),
 }
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::PlanNetwork(args) => return crate::plan_network::run(*args),
+        Command::Media(command) => return crate::media_cmd::run(command),
         Command::Version => {
             println!("runway {}", env!("CARGO_PKG_VERSION"));
             return ExitCode::SUCCESS;
@@ -143,6 +147,6 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             tracing::info!("migrations applied");
             Ok(())
         }
-        Command::Version | Command::Openapi | Command::PlanNetwork(_) => Ok(()),
+        Command::Version | Command::Openapi | Command::PlanNetwork(_) | Command::Media(_) => Ok(()),
     }
 }

@@ -2,6 +2,7 @@
 //! over to the library. Nothing else lives here.
 
 mod cli;
+mod media_cmd;
 mod plan_network;
 
 use std::process::ExitCode;

@@ -301,3 +301,122 @@ fn no_workers_serves_the_api_and_worker_runs_jobs_alone() {
     signal(&api, nix::sys::signal::Signal::SIGINT);
     assert_eq!(wait_exit(&mut api, Duration::from_secs(30)).code(), Some(0));
 }
+
+fn http_bytes(addr: SocketAddr, head: &str, body: &[u8]) -> String {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(body).unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).unwrap();
+    String::from_utf8_lossy(&out).to_string()
+}
+
+fn json_body(response: &str) -> serde_json::Value {
+    serde_json::from_str(&response[response.find("\r\n\r\n").unwrap() + 4..]).unwrap()
+}
+
+/// kill -9 of the worker while it decodes a photo loses nothing: the job's
+/// lease expires, another worker runs it again, and the record ends `ready`
+/// with exactly one set of files.
+#[test]
+fn a_worker_killed_mid_processing_still_ends_ready() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut api, addr, _logs) = serve(dir.path(), &["--no-workers"]);
+    let creds = r#"{"email":"crash@example.com","password":"correct horse battery"}"#;
+    let reg = http(
+        addr,
+        &format!(
+            "POST /v1/auth/register HTTP/1.1\r\nhost: t\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{creds}",
+            creds.len()
+        ),
+    );
+    assert!(reg.starts_with("HTTP/1.1 201"), "{reg}");
+    let reg = json_body(&reg);
+    let token = reg["access_token"].as_str().unwrap().to_string();
+    let user_id = reg["user"]["id"].as_str().unwrap().to_string();
+
+    // HEIC decoding takes long enough to kill the worker in the middle.
+    let photo = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/bench-images/photo-12mp.heic"),
+    )
+    .unwrap();
+    let mut body = b"--XyZ\r\ncontent-disposition: form-data; name=\"file\"; filename=\"p.heic\"\r\ncontent-type: application/octet-stream\r\n\r\n".to_vec();
+    body.extend(&photo);
+    body.extend(b"\r\n--XyZ--\r\n");
+    let up = http_bytes(
+        addr,
+        &format!(
+            "POST /v1/media HTTP/1.1\r\nhost: t\r\nauthorization: Bearer {token}\r\ncontent-type: multipart/form-data; boundary=XyZ\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+            body.len()
+        ),
+        &body,
+    );
+    assert!(up.starts_with("HTTP/1.1 202"), "{up}");
+    let id = json_body(&up)["id"].as_str().unwrap().to_string();
+    let status = || {
+        json_body(&http(
+            addr,
+            &format!(
+                "GET /v1/media/{id} HTTP/1.1\r\nhost: t\r\nauthorization: Bearer {token}\r\nconnection: close\r\n\r\n"
+            ),
+        ))
+    };
+
+    let worker = |dir: &Path| {
+        let mut cmd = runway(dir);
+        cmd.arg("worker")
+            .env("RUNWAY_WORKER_LISTEN", "127.0.0.1:0")
+            .env("RUNWAY_JOBS__LEASE_SECS", "2")
+            .env("RUNWAY_JOBS__POLL_INTERVAL_MS", "100");
+        spawn_logged(cmd)
+    };
+    let (first, _, first_logs) = worker(dir.path());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let line = first_logs
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .expect("the worker did not start processing");
+        if line.contains("processing media") {
+            break;
+        }
+    }
+    signal(&first, nix::sys::signal::Signal::SIGKILL);
+    drop(first);
+    assert_eq!(
+        status()["status"],
+        "processing",
+        "killed before it finished"
+    );
+
+    let (mut second, _, _second_logs) = worker(dir.path());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let done = loop {
+        let s = status();
+        if s["status"] != "processing" {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "never finished: {s}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(done["status"], "ready", "{done}");
+    assert_eq!(done["variants"]["thumb"]["width"], 256);
+    // One original and three variants: the rerun wrote the same keys.
+    let files = dir
+        .path()
+        .join(format!("data/blobs/private/{user_id}/{id}"));
+    let count = std::fs::read_dir(&files).unwrap().count();
+    assert_eq!(count, 4, "{}", files.display());
+    assert!(
+        !dir.path()
+            .join(format!("data/blobs/uploads/{user_id}/{id}"))
+            .exists(),
+        "the staged upload is removed"
+    );
+    signal(&second, nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(
+        wait_exit(&mut second, Duration::from_secs(30)).code(),
+        Some(0)
+    );
+    signal(&api, nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(wait_exit(&mut api, Duration::from_secs(30)).code(), Some(0));
+}

@@ -8,13 +8,15 @@ use crate::bytes::Cursor;
 use crate::{Error, ImageKind};
 
 /// One box: its type and its body.
-struct Bx<'a> {
-    kind: [u8; 4],
-    body: &'a [u8],
+pub(crate) struct Bx<'a> {
+    pub(crate) kind: [u8; 4],
+    /// Where `body` starts in the data the box was read from.
+    pub(crate) body_start: usize,
+    pub(crate) body: &'a [u8],
 }
 
 /// Reads the boxes in `data` one after the other.
-fn boxes(data: &[u8]) -> impl Iterator<Item = Result<Bx<'_>, Error>> {
+pub(crate) fn boxes(data: &[u8]) -> impl Iterator<Item = Result<Bx<'_>, Error>> {
     let mut c = Cursor::new(data);
     let mut failed = false;
     std::iter::from_fn(move || {
@@ -34,8 +36,13 @@ fn boxes(data: &[u8]) -> impl Iterator<Item = Result<Bx<'_>, Error>> {
             let body_len = size
                 .checked_sub(header)
                 .ok_or(Error::Corrupt("heif: bad box size"))?;
+            let body_start = c.pos();
             let body = c.take(usize::try_from(body_len).map_err(|_| Error::Truncated)?)?;
-            Ok(Bx { kind, body })
+            Ok(Bx {
+                kind,
+                body_start,
+                body,
+            })
         })();
         failed = next.is_err();
         Some(next)
@@ -53,7 +60,7 @@ fn find<'a>(data: &'a [u8], kind: &[u8; 4]) -> Result<Option<&'a [u8]>, Error> {
 }
 
 /// Splits a FullBox body into (version, flags, rest).
-fn full_box(body: &[u8]) -> Result<(u8, u32, &[u8]), Error> {
+pub(crate) fn full_box(body: &[u8]) -> Result<(u8, u32, &[u8]), Error> {
     let mut c = Cursor::new(body);
     let vf = c.u32_be()?;
     Ok((

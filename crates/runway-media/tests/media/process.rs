@@ -193,7 +193,7 @@ fn bench_heic_is_decoded_upright_by_libheif() {
 /// association, the enclosing box sizes and the `iloc` base offsets moved
 /// by the 10 inserted bytes. Debian's libheif 1.15 (`heif-info`,
 /// `heif-convert`) reads the result as 3024×4032.
-fn bench_heic_turned() -> Vec<u8> {
+pub fn bench_heic_turned() -> Vec<u8> {
     let mut d = bench_image("photo-12mp.heic");
     let at = |d: &[u8], o: usize| u32::from_be_bytes(d[o..o + 4].try_into().unwrap());
     let add = |d: &mut Vec<u8>, o: usize, n: u32| {

@@ -101,6 +101,17 @@ fn seeds() -> Vec<Vec<u8>> {
         ]),
         webp(&[vp8l(9, 7, true)]),
         heic(64, 48),
+        heif_with_items(
+            IlocLayout::default(),
+            &[
+                HeifItem::new(b"Exif", &heif_exif(6)),
+                HeifItem {
+                    in_idat: true,
+                    ..HeifItem::mime("application/rdf+xml", b"<x:xmpmeta/>")
+                },
+            ],
+        )
+        .bytes,
     ]
 }
 
@@ -209,7 +220,7 @@ proptest! {
 
     #[test]
     fn mutated_valid_images_never_panic(
-        seed in 0usize..6,
+        seed in 0usize..7,
         mutations in proptest::collection::vec(mutation(), 1..8),
     ) {
         let seeds = seeds();

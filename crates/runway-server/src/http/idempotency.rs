@@ -56,7 +56,17 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
     };
 
     let (parts, body) = req.into_parts();
-    let limit = state.config.http.body_limit_bytes;
+    // Uploads may carry a photo; everything else the JSON limit.
+    let limit = if parts.uri.path().starts_with("/v1/media") {
+        let upload = usize::try_from(state.config.media.max_upload_bytes).unwrap_or(usize::MAX);
+        state
+            .config
+            .http
+            .body_limit_bytes
+            .max(upload.saturating_add(64 * 1024))
+    } else {
+        state.config.http.body_limit_bytes
+    };
     let bytes = match axum::body::to_bytes(body, limit).await {
         Ok(b) => b,
         Err(_) => {

@@ -27,11 +27,10 @@ impl Job for DeleteAccount {
         // Usually done already by the request; repeated here so the job
         // alone is enough if the request died after enqueueing it.
         ctx.db.mark_user_deleted(self.user_id, now).await?;
-        // Every object a user owns lives under `users/<id>/`.
-        let removed = ctx
-            .blobs
-            .delete_prefix(&format!("users/{}/", self.user_id))
-            .await?;
+        let mut removed = 0;
+        for prefix in crate::media::account_prefixes(self.user_id) {
+            removed += ctx.blobs.delete_prefix(&prefix).await?;
+        }
         ctx.db.purge_user(self.user_id).await?;
         tracing::info!(objects = removed, "account objects removed");
         tracing::info!("account data removed");

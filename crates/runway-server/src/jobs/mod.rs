@@ -2,8 +2,10 @@
 //! code, store. All of them are idempotent.
 
 mod delete_account;
+mod process_media;
 
 pub use delete_account::DeleteAccount;
+pub use process_media::ProcessMedia;
 
 use runway_jobs::Registry;
 
@@ -11,5 +13,7 @@ use crate::state::AppState;
 
 /// Every built-in job kind.
 pub fn registry() -> Registry<AppState> {
-    Registry::new().register::<DeleteAccount>()
+    Registry::new()
+        .register::<DeleteAccount>()
+        .register::<ProcessMedia>()
 }

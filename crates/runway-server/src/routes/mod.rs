@@ -3,12 +3,15 @@
 
 pub mod auth;
 pub mod docs;
+pub mod files;
 pub mod health;
 pub mod me;
+pub mod media;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
-use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
 use utoipa_axum::routes;
 
 use crate::state::AppState;
@@ -24,6 +27,30 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(auth::refresh))
         .routes(routes!(auth::logout))
         .routes(routes!(me::get_me, me::delete_me))
+        // Uploads read their own bodies up to `media.max_upload_bytes`.
+        .routes(unlimited_body(routes!(media::upload, media::list_media)))
+        .routes(routes!(media::create_upload))
+        .routes(routes!(media::complete))
+        .routes(routes!(media::get_media, media::delete_media))
+        .routes(routes!(media::get_size))
+}
+
+/// Lift the global body limit on a route that enforces its own.
+fn unlimited_body(
+    (schemas, paths, router): UtoipaMethodRouter<AppState>,
+) -> UtoipaMethodRouter<AppState> {
+    (schemas, paths, router.layer(DefaultBodyLimit::disable()))
+}
+
+/// `/files/…`: stored media served (and direct uploads received) by runway
+/// itself in embedded mode.
+pub fn files() -> Router<AppState> {
+    Router::new().route(
+        "/files/{*key}",
+        get(files::get_file)
+            .put(files::put_file)
+            .layer(DefaultBodyLimit::disable()),
+    )
 }
 
 /// Probes and metrics alone: what a worker-only process serves.

@@ -61,12 +61,13 @@ impl TestApp {
             "warn,runway_server=info",
         );
         let dir = tempfile::tempdir().unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
         let mut config = test_config(dir.path()).await;
+        config.listen = addr;
         configure(&mut config);
         let runway = extend(Runway::build(config).await.unwrap());
         let state = runway.state().clone();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
         let (tx, rx) = oneshot::channel::<()>();
         let handle = tokio::spawn(runway.serve(listener, ServeOptions::default(), async {
             let _ = rx.await;

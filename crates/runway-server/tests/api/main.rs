@@ -10,6 +10,7 @@ mod accounts;
 mod auth;
 mod bad_input;
 mod idempotency;
+mod media;
 mod operations;
 mod rate_limits;
 mod redis_outage;

@@ -499,6 +499,23 @@ resource "aws_cloudfront_distribution" "media" {
     origin_id                = local.origin_id
     domain_name              = aws_s3_bucket.media.bucket_regional_domain_name
     origin_access_control_id = aws_cloudfront_origin_access_control.media.id
+    # runway's object keys are relative to RUNWAY_STORAGE_URL's prefix, and
+    # so are the CDN URLs it builds (`<cdn>/private/...`, `<cdn>/public/...`).
+    origin_path = "/${trim(var.storage_prefix, "/")}"
+  }
+
+  # Public media (`visibility: public`) have stable, unsigned URLs. Only
+  # this prefix is served without a signature; staged uploads and private
+  # media never are.
+  ordered_cache_behavior {
+    path_pattern               = "/public/*"
+    target_origin_id           = local.origin_id
+    viewer_protocol_policy     = "redirect-to-https"
+    allowed_methods            = ["GET", "HEAD", "OPTIONS"]
+    cached_methods             = ["GET", "HEAD"]
+    compress                   = true
+    cache_policy_id            = data.aws_cloudfront_cache_policy.optimized.id
+    response_headers_policy_id = aws_cloudfront_response_headers_policy.media.id
   }
 
   default_cache_behavior {
