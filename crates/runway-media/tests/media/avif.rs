@@ -10,7 +10,9 @@
 
 use crate::build::*;
 use image::GenericImageView;
-use runway_media::{Fit, Format, ImageKind, Limits, Preset, Processed, inspect, process, strip_metadata};
+use runway_media::{
+    Fit, Format, ImageKind, Limits, Preset, Processed, inspect, process, strip_metadata,
+};
 
 const ASYMMETRIC: &[u8] = include_bytes!("../fixtures/asymmetric.avif");
 const ALPHA_GPS: &[u8] = include_bytes!("../fixtures/alpha-exif-gps.avif");
@@ -39,9 +41,20 @@ fn close(a: [u8; 4], b: [u8; 4], tolerance: u8) -> bool {
 #[test]
 fn avif_is_decoded() {
     let info = inspect(ASYMMETRIC, &Limits::default()).unwrap();
-    assert_eq!((info.kind, info.width, info.height), (ImageKind::Avif, 64, 32));
-    let p = process(ASYMMETRIC, &Limits::default(), &as_is(Format::Jpeg { quality: 95 })).unwrap();
-    assert_eq!((p.kind, p.width, p.height, p.orientation), (ImageKind::Avif, 64, 32, 1));
+    assert_eq!(
+        (info.kind, info.width, info.height),
+        (ImageKind::Avif, 64, 32)
+    );
+    let p = process(
+        ASYMMETRIC,
+        &Limits::default(),
+        &as_is(Format::Jpeg { quality: 95 }),
+    )
+    .unwrap();
+    assert_eq!(
+        (p.kind, p.width, p.height, p.orientation),
+        (ImageKind::Avif, 64, 32, 1)
+    );
     let img = variant(&p);
     for ((x, y), want) in [
         ((8, 8), [255, 0, 0, 255]),
@@ -58,7 +71,12 @@ fn avif_is_decoded() {
 
 #[test]
 fn avif_alpha_is_kept() {
-    let p = process(ALPHA_GPS, &Limits::default(), &as_is(Format::WebP { quality: 90 })).unwrap();
+    let p = process(
+        ALPHA_GPS,
+        &Limits::default(),
+        &as_is(Format::WebP { quality: 90 }),
+    )
+    .unwrap();
     assert_eq!((p.width, p.height), (32, 32));
     let img = variant(&p).into_rgba8();
     let (top, bottom) = (img.get_pixel(16, 4).0, img.get_pixel(16, 28).0);
