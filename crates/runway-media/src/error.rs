@@ -40,8 +40,8 @@ pub enum Error {
     /// outside `mdat`/`idat`, or an unknown `infe` version.
     #[error("stripping metadata is not supported for {0:?}")]
     StripUnsupported(ImageKind),
-    /// Decoding pixels is not implemented for this container (today AVIF;
-    /// see the crate documentation).
+    /// This build cannot decode this container's pixels: AVIF when libheif
+    /// was built without an AV1 decoder (dav1d; see the crate documentation).
     #[error("decoding is not supported for {0:?}")]
     DecodeUnsupported(ImageKind),
     /// The headers were valid but the pixel data could not be decoded, or the

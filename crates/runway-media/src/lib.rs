@@ -13,7 +13,9 @@
 //!    (the *probe*, which never decodes pixels) and checked against
 //!    [`Limits`] before any decoder may allocate, so a decompression bomb
 //!    costs a few header reads.
-//! 3. **decode** — pixels, into a bounded buffer.
+//! 3. **decode** — pixels, into a bounded buffer, converted once to sRGB
+//!    from the profile the file declares (ICC in JPEG, PNG, WebP and HEIF,
+//!    or HEIF `nclx`), so Display P3 photos keep their saturation.
 //! 4. **orient** — apply EXIF orientation (HEIF `irot`/`imir` are applied
 //!    by libheif during decoding).
 //! 5. **resize** — the variants (thumbnails) the API serves.
@@ -23,8 +25,10 @@
 //!
 //! [`inspect`] implements stages 1 and 2; [`strip_metadata`] removes
 //! location and other metadata from the stored original while keeping its
-//! pixels and orientation; [`process`] runs stages 3 to 7 for JPEG, PNG,
-//! WebP, GIF (first frame) and HEIC/HEIF (primary image): one bounded decode
+//! pixels and orientation (HEIC/HEIF and AVIF in place: metadata item
+//! payloads are overwritten, nothing is relocated); [`process`] runs stages
+//! 3 to 7 for JPEG, PNG, WebP, GIF (first frame), HEIC/HEIF and AVIF
+//! (primary image): one bounded decode
 //! (JPEG shrinks on load in the DCT domain), orientation applied once,
 //! Lanczos3 resizing into each [`Preset`] (`thumb`, `small`, `large` or
 //! custom), lossy WebP (or JPEG) variants without metadata, and a
@@ -38,10 +42,9 @@
 //! always 1 for HEIC; the upright size libheif produced is
 //! [`Processed::width`]×[`Processed::height`].
 //!
-//! Not yet done (issue 3): decoding AVIF — [`process`] returns
-//! [`Error::DecodeUnsupported`] for it. ICC profiles are not
-//! converted: decoded pixels are treated as sRGB, so wide-gamut (Display
-//! P3) photos lose some saturation in their variants.
+//! AVIF is decoded the same way, libheif using the system's dav1d; a build
+//! made without `libdav1d-dev` returns [`Error::DecodeUnsupported`] for it.
+//! Not yet done (issue 3): AVIF as a variant output format.
 //!
 //! Every function returns an [`Error`] with a stable [`Error::code`] and
 //! never panics, whatever the input: the walkers read through a

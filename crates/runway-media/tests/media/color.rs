@@ -14,6 +14,9 @@ fn patches() -> RgbImage {
     RgbImage::from_fn(64, 16, |x, _| image::Rgb(PATCHES[(x / 16) as usize]))
 }
 
+/// Encodes [`patches`], with the given ICC profile if any.
+type Encode = fn(Option<Vec<u8>>) -> Vec<u8>;
+
 fn as_is() -> Vec<Preset> {
     vec![
         Preset::new(
@@ -120,8 +123,7 @@ fn display_p3_is_converted_to_srgb_in_png_jpeg_and_webp() {
 #[test]
 fn srgb_missing_and_unusable_profiles_change_nothing() {
     let srgb = icc_profile(SRGB, "sRGB (test)");
-    let make: [(&str, fn(Option<Vec<u8>>) -> Vec<u8>); 3] =
-        [("png", png), ("jpeg", jpeg), ("webp", webp)];
+    let make: [(&str, Encode); 3] = [("png", png), ("jpeg", jpeg), ("webp", webp)];
     for (name, make) in make {
         let plain = process(&make(None), &Limits::default(), &as_is()).unwrap();
         let got = patch_colours(&plain);
