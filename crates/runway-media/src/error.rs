@@ -58,6 +58,23 @@ pub enum Error {
 }
 
 impl Error {
+    /// Every value [`Error::code`] can return, for callers that store a code
+    /// and must map it back to a `'static` string.
+    pub const CODES: [&'static str; 12] = [
+        "unsupported_type",
+        "truncated",
+        "corrupt",
+        "too_large",
+        "too_many_pixels",
+        "dimensions_too_large",
+        "too_many_frames",
+        "strip_unsupported",
+        "decode_unsupported",
+        "decode_failed",
+        "encode_failed",
+        "invalid_preset",
+    ];
+
     /// A stable, machine-readable code. Never change an existing value.
     pub fn code(&self) -> &'static str {
         match self {

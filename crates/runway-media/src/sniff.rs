@@ -34,6 +34,21 @@ impl ImageKind {
     }
 }
 
+/// The file extension for a content type the pipeline reads or writes
+/// (`bin` for anything else).
+pub fn file_extension(content_type: &str) -> &'static str {
+    match content_type {
+        "image/jpeg" => "jpg",
+        "image/png" => "png",
+        "image/webp" => "webp",
+        "image/gif" => "gif",
+        "image/heic" => "heic",
+        "image/heif" => "heif",
+        "image/avif" => "avif",
+        _ => "bin",
+    }
+}
+
 const PNG_MAGIC: &[u8] = b"\x89PNG\r\n\x1a\n";
 const JPEG_MAGIC: &[u8] = &[0xFF, 0xD8, 0xFF];
 const HEIF_BRANDS: [&[u8; 4]; 8] = [

@@ -70,20 +70,10 @@ pub fn account_prefixes(user: UserId) -> [String; 4] {
 /// The content-addressed key of one processed file.
 pub fn file_key(prefix: &str, name: &str, bytes: &[u8], content_type: &str) -> String {
     let hash = hex::encode(&Sha256::digest(bytes)[..8]);
-    format!("{prefix}{name}-{hash}.{}", extension(content_type))
-}
-
-fn extension(content_type: &str) -> &'static str {
-    match content_type {
-        "image/jpeg" => "jpg",
-        "image/png" => "png",
-        "image/webp" => "webp",
-        "image/gif" => "gif",
-        "image/heic" => "heic",
-        "image/heif" => "heif",
-        "image/avif" => "avif",
-        _ => "bin",
-    }
+    format!(
+        "{prefix}{name}-{hash}.{}",
+        runway_media::file_extension(content_type)
+    )
 }
 
 /// Parse `<visibility>/<user>/<media>/<file>` (a processed file's key).

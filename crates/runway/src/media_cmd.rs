@@ -202,25 +202,6 @@ fn kind_name(kind: ImageKind) -> &'static str {
     }
 }
 
-fn extension(kind: ImageKind) -> &'static str {
-    match kind {
-        ImageKind::Jpeg => "jpg",
-        ImageKind::Png => "png",
-        ImageKind::WebP => "webp",
-        ImageKind::Gif => "gif",
-        ImageKind::Heif => "heic",
-        ImageKind::Avif => "avif",
-    }
-}
-
-fn variant_extension(content_type: &str) -> &'static str {
-    if content_type == "image/jpeg" {
-        "jpg"
-    } else {
-        "webp"
-    }
-}
-
 /// Reads at most one byte more than the limit allows, so an oversized file
 /// is refused by the pipeline (`too_large`) without being read whole.
 fn read_bounded(path: &Path, limits: &Limits) -> std::io::Result<Vec<u8>> {
@@ -268,7 +249,11 @@ fn one(path: &Path, stem: &str, out: &Path, presets: &[Preset], options: &Option
     let mut variants = Map::new();
     let mut sizes = Vec::new();
     for v in &processed.variants {
-        let name = format!("{stem}.{}.{}", v.name, variant_extension(v.content_type));
+        let name = format!(
+            "{stem}.{}.{}",
+            v.name,
+            runway_media::file_extension(v.content_type)
+        );
         if let Err(e) = std::fs::write(out.join(&name), &v.bytes) {
             return failure(summary, "write_failed", format!("{name}: {e}"));
         }
@@ -294,7 +279,10 @@ fn one(path: &Path, stem: &str, out: &Path, presets: &[Preset], options: &Option
 
     let original = match runway_media::strip_metadata(&bytes, processed.kind) {
         Ok(stripped) => {
-            let name = format!("{stem}.original.{}", extension(processed.kind));
+            let name = format!(
+                "{stem}.original.{}",
+                runway_media::file_extension(processed.kind.mime())
+            );
             if let Err(e) = std::fs::write(out.join(&name), &stripped) {
                 return failure(summary, "write_failed", format!("{name}: {e}"));
             }

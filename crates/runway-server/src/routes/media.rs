@@ -225,27 +225,43 @@ async fn submitted(state: &AppState, id: Uuid, wait: Duration) -> ApiResult<Resp
         .into_response())
 }
 
-/// The pipeline's codes as `'static` strings for the error edge.
+/// A stored failure code as the `'static` string the error edge needs.
 fn runway_media_code(code: &str) -> &'static str {
-    const CODES: [&str; 13] = [
-        "unsupported_type",
-        "truncated",
-        "corrupt",
-        "too_large",
-        "too_many_pixels",
-        "dimensions_too_large",
-        "too_many_frames",
-        "strip_unsupported",
-        "decode_unsupported",
-        "decode_failed",
-        "encode_failed",
-        "invalid_preset",
-        "upload_missing",
-    ];
-    CODES
+    runway_media::Error::CODES
         .into_iter()
+        .chain(["upload_missing"])
         .find(|c| *c == code)
         .unwrap_or("processing_failed")
+}
+
+/// Create a record for `bytes` of `content_type`, within the owner's quota.
+async fn create_record(
+    state: &AppState,
+    user: &runway_store::users::User,
+    status: MediaStatus,
+    visibility: Visibility,
+    content_type: &str,
+    bytes: u64,
+) -> ApiResult<NewMedia> {
+    let id = Uuid::now_v7();
+    let record = NewMedia {
+        id,
+        user_id: user.id,
+        status,
+        visibility,
+        content_type: content_type.to_string(),
+        bytes,
+        upload_key: media::upload_key(user.id, id),
+        created_at: now_ms(),
+    };
+    if !state
+        .db
+        .insert_media(&record, state.config.media.quota_bytes_per_user)
+        .await?
+    {
+        return Err(quota_exceeded(state));
+    }
+    Ok(record)
 }
 
 async fn enqueue(state: &AppState, id: Uuid) -> ApiResult<()> {
@@ -339,24 +355,16 @@ pub async fn upload(
     let info =
         runway_media::inspect(&bytes, &media::limits(config)).map_err(|e| pipeline_error(&e))?;
 
-    let id = Uuid::now_v7();
-    let record = NewMedia {
-        id,
-        user_id: user.id,
-        status: MediaStatus::Processing,
+    let record = create_record(
+        &state,
+        &user,
+        MediaStatus::Processing,
         visibility,
-        content_type: info.kind.mime().to_string(),
-        bytes: bytes.len() as u64,
-        upload_key: media::upload_key(user.id, id),
-        created_at: now_ms(),
-    };
-    if !state
-        .db
-        .insert_media(&record, config.quota_bytes_per_user)
-        .await?
-    {
-        return Err(quota_exceeded(&state));
-    }
+        info.kind.mime(),
+        bytes.len() as u64,
+    )
+    .await?;
+    let id = record.id;
     let stored = state
         .blobs
         .put(&record.upload_key, bytes, info.kind.mime(), None)
@@ -421,24 +429,16 @@ pub async fn create_upload(
         return Err(too_large(config.max_upload_bytes));
     }
     let visibility = parse_visibility(req.visibility.as_deref())?;
-    let id = Uuid::now_v7();
-    let record = NewMedia {
-        id,
-        user_id: user.id,
-        status: MediaStatus::AwaitingUpload,
+    let record = create_record(
+        &state,
+        &user,
+        MediaStatus::AwaitingUpload,
         visibility,
-        content_type: content_type.clone(),
-        bytes: req.bytes,
-        upload_key: media::upload_key(user.id, id),
-        created_at: now_ms(),
-    };
-    if !state
-        .db
-        .insert_media(&record, config.quota_bytes_per_user)
-        .await?
-    {
-        return Err(quota_exceeded(&state));
-    }
+        &content_type,
+        req.bytes,
+    )
+    .await?;
+    let id = record.id;
     let presigned = state
         .blobs
         .presign_put(
