@@ -55,6 +55,7 @@ pub struct Config {
     pub jobs: JobsConfig,
     pub cdn: CdnConfig,
     pub media: MediaConfig,
+    pub push: PushConfig,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -208,6 +209,130 @@ impl MediaConfig {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+pub struct PushConfig {
+    /// Provider for iOS devices: `apns`, `sns` or `log`. Empty: `apns` when `push.apns_key` is set, else `log`.
+    pub ios: String,
+    /// Provider for Android devices: `fcm`, `sns` or `log`. Empty: `fcm` when `push.fcm_service_account` is set, else `log`.
+    pub android: String,
+    /// Provider for browsers: `webpush` or `log`. Empty: `webpush` when `push.vapid_private_key` is set, else `log`.
+    pub web: String,
+    /// APNs token-auth key (the .p8 file's PEM).
+    pub apns_key: Option<Secret>,
+    /// Key ID of `apns_key` (the JWT `kid`).
+    pub apns_key_id: String,
+    /// Apple developer team ID (the JWT `iss`).
+    pub apns_team_id: String,
+    /// Default `apns-topic`: the app's bundle id. A device's `app_id` overrides it.
+    pub apns_topic: String,
+    /// APNs production endpoint.
+    pub apns_url: String,
+    /// APNs sandbox endpoint (devices registered with `environment: sandbox`).
+    pub apns_sandbox_url: String,
+    /// HTTP/2 connections per APNs endpoint; each multiplexes many streams.
+    pub apns_connections: usize,
+    /// FCM service-account JSON (as downloaded from the Firebase console).
+    pub fcm_service_account: Option<Secret>,
+    /// FCM HTTP v1 base URL.
+    pub fcm_url: String,
+    /// OAuth2 token endpoint; empty: the service account's `token_uri`.
+    pub fcm_token_url: String,
+    /// SNS platform application ARN for iOS (APNs).
+    pub sns_ios_application_arn: String,
+    /// SNS platform application ARN for iOS sandbox builds (APNS_SANDBOX).
+    pub sns_ios_sandbox_application_arn: String,
+    /// SNS platform application ARN for Android (FCM).
+    pub sns_android_application_arn: String,
+    /// VAPID private key for Web Push (PEM, or the base64url raw P-256 scalar).
+    pub vapid_private_key: Option<Secret>,
+    /// VAPID `sub`: `mailto:` or `https:` contact of the sender.
+    pub vapid_subject: String,
+    /// Extra CA certificates (PEM file) trusted for provider endpoints, besides the system roots.
+    pub ca_file: Option<PathBuf>,
+    /// Devices one fan-out step reads and one delivery job sends to.
+    pub batch_size: u32,
+    /// Sends in flight at once within one delivery job.
+    pub concurrency: usize,
+    /// Attempts per device before the delivery is recorded failed (dead-lettered).
+    pub max_attempts: u32,
+    /// First retry delay; doubles each attempt, with full jitter.
+    pub retry_base_ms: u64,
+    /// Longest retry delay (a provider's `Retry-After` may ask for more).
+    pub retry_max_secs: u64,
+    /// Bound on one request to a provider.
+    pub request_timeout_secs: u64,
+    /// Tokens not refreshed for this many days age out.
+    pub token_ttl_days: u64,
+}
+
+impl Default for PushConfig {
+    fn default() -> Self {
+        PushConfig {
+            ios: String::new(),
+            android: String::new(),
+            web: String::new(),
+            apns_key: None,
+            apns_key_id: String::new(),
+            apns_team_id: String::new(),
+            apns_topic: String::new(),
+            apns_url: "https://api.push.apple.com".into(),
+            apns_sandbox_url: "https://api.sandbox.push.apple.com".into(),
+            apns_connections: 1,
+            fcm_service_account: None,
+            fcm_url: "https://fcm.googleapis.com".into(),
+            fcm_token_url: String::new(),
+            sns_ios_application_arn: String::new(),
+            sns_ios_sandbox_application_arn: String::new(),
+            sns_android_application_arn: String::new(),
+            vapid_private_key: None,
+            vapid_subject: String::new(),
+            ca_file: None,
+            batch_size: 500,
+            concurrency: 64,
+            max_attempts: 5,
+            retry_base_ms: 1000,
+            retry_max_secs: 3600,
+            request_timeout_secs: 15,
+            token_ttl_days: 270,
+        }
+    }
+}
+
+impl PushConfig {
+    /// The provider serving `platform` (`ios`, `android`, `web`), with the
+    /// empty default resolved from which credentials are set.
+    pub fn provider_for(&self, platform: &str) -> &str {
+        let (chosen, default) = match platform {
+            "ios" => (
+                &self.ios,
+                if self.apns_key.is_some() {
+                    "apns"
+                } else {
+                    "log"
+                },
+            ),
+            "android" => (
+                &self.android,
+                if self.fcm_service_account.is_some() {
+                    "fcm"
+                } else {
+                    "log"
+                },
+            ),
+            _ => (
+                &self.web,
+                if self.vapid_private_key.is_some() {
+                    "webpush"
+                } else {
+                    "log"
+                },
+            ),
+        };
+        if chosen.is_empty() { default } else { chosen }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct JobsConfig {
     /// Jobs run at once by one worker process.
     pub concurrency: usize,
@@ -249,6 +374,7 @@ impl Default for Config {
             jobs: JobsConfig::default(),
             cdn: CdnConfig::default(),
             media: MediaConfig::default(),
+            push: PushConfig::default(),
         }
     }
 }
@@ -554,6 +680,78 @@ impl Config {
         }
         if self.jobs.concurrency == 0 {
             return Err(invalid("jobs.concurrency", "must be at least 1"));
+        }
+        let push = &self.push;
+        for (key, value, allowed) in [
+            ("push.ios", &push.ios, &["", "apns", "sns", "log"][..]),
+            (
+                "push.android",
+                &push.android,
+                &["", "fcm", "sns", "log"][..],
+            ),
+            ("push.web", &push.web, &["", "webpush", "log"][..]),
+        ] {
+            if !allowed.contains(&value.as_str()) {
+                return Err(invalid(
+                    key,
+                    &format!("must be one of {}", allowed[1..].join(", ")),
+                ));
+            }
+        }
+        let needs = |platform: &str, provider: &str| push.provider_for(platform) == provider;
+        if needs("ios", "apns")
+            && (push.apns_key.is_none()
+                || push.apns_key_id.is_empty()
+                || push.apns_team_id.is_empty()
+                || push.apns_topic.is_empty())
+        {
+            return Err(invalid(
+                "push.apns_key",
+                "APNs needs push.apns_key, push.apns_key_id, push.apns_team_id and push.apns_topic",
+            ));
+        }
+        if needs("android", "fcm") && push.fcm_service_account.is_none() {
+            return Err(invalid(
+                "push.fcm_service_account",
+                "FCM needs a service-account JSON",
+            ));
+        }
+        if needs("ios", "sns") && push.sns_ios_application_arn.is_empty() {
+            return Err(invalid(
+                "push.sns_ios_application_arn",
+                "push.ios = sns needs the iOS platform application ARN",
+            ));
+        }
+        if needs("android", "sns") && push.sns_android_application_arn.is_empty() {
+            return Err(invalid(
+                "push.sns_android_application_arn",
+                "push.android = sns needs the Android platform application ARN",
+            ));
+        }
+        if needs("web", "webpush")
+            && (push.vapid_private_key.is_none()
+                || !(push.vapid_subject.starts_with("mailto:")
+                    || push.vapid_subject.starts_with("https://")))
+        {
+            return Err(invalid(
+                "push.vapid_subject",
+                "Web Push needs push.vapid_private_key and a mailto: or https: push.vapid_subject",
+            ));
+        }
+        if push.batch_size == 0 || push.batch_size > 1000 {
+            return Err(invalid("push.batch_size", "must be 1 to 1000"));
+        }
+        if push.concurrency == 0 || push.apns_connections == 0 {
+            return Err(invalid(
+                "push.concurrency",
+                "push.concurrency and push.apns_connections must be at least 1",
+            ));
+        }
+        if push.max_attempts == 0 || push.request_timeout_secs == 0 {
+            return Err(invalid(
+                "push.max_attempts",
+                "push.max_attempts and push.request_timeout_secs must be at least 1",
+            ));
         }
         if self.jobs.lease_secs < 2 {
             return Err(invalid("jobs.lease_secs", "must be at least 2"));

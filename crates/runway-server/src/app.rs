@@ -128,6 +128,9 @@ impl Runway {
             cdn = cdn.is_some(),
             "backends ready"
         );
+        let push = crate::push::Push::from_config(&config)
+            .await
+            .context("configuring push providers")?;
         let state = AppState::new(
             Arc::new(config),
             db,
@@ -139,6 +142,7 @@ impl Runway {
             tokens,
             derive_key(&secret, "runway idempotent responses"),
             Arc::new(Metrics::new()),
+            push,
         );
         Ok(Runway {
             state,
@@ -158,6 +162,15 @@ impl Runway {
 
     pub fn router(&self) -> Router {
         router(self.state.clone())
+    }
+
+    /// Housekeeping that worker processes run on a timer (idempotent, so
+    /// every worker may run it): the device-token sweep.
+    fn start_periodic(&self, cancel: &CancellationToken) {
+        tokio::spawn(crate::jobs::sweep_stale_devices(
+            self.state.clone(),
+            cancel.clone(),
+        ));
     }
 
     fn worker(&self) -> Worker<AppState> {
@@ -197,6 +210,9 @@ impl Runway {
     ) -> anyhow::Result<()> {
         let grace = Duration::from_secs(self.state.config.http.shutdown_grace_secs);
         let cancel = CancellationToken::new();
+        if options.workers {
+            self.start_periodic(&cancel);
+        }
         let worker = options.workers.then(|| {
             let worker = self.worker();
             tokio::spawn(worker.run(cancel.clone()))
@@ -250,6 +266,7 @@ impl Runway {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let cancel = CancellationToken::new();
+        self.start_periodic(&cancel);
         let worker = tokio::spawn(self.worker().run(cancel.clone()));
         tracing::info!(kinds = ?self.registry.kinds().collect::<Vec<_>>(), "runway worker started");
         let http = listener.map(|listener| {

@@ -13,6 +13,7 @@ pub mod jobs;
 pub mod media;
 pub mod metrics;
 pub mod openapi;
+pub mod push;
 pub mod routes;
 pub mod state;
 pub mod telemetry;

@@ -30,6 +30,17 @@ pub struct KindLabels {
     pub kind: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ProviderLabels {
+    pub provider: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ProviderReasonLabels {
+    pub provider: String,
+    pub reason: String,
+}
+
 type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
 
 pub struct Metrics {
@@ -40,6 +51,13 @@ pub struct Metrics {
     pub jobs_retried: Family<KindLabels, Counter>,
     pub jobs_dead_lettered: Family<KindLabels, Counter>,
     pub job_duration: HistogramFamily<KindLabels>,
+    /// Push deliveries accepted by the provider.
+    pub push_sent: Family<ProviderLabels, Counter>,
+    /// Push attempts that failed, by provider and reason (retried or not).
+    pub push_failed: Family<ProviderReasonLabels, Counter>,
+    /// Device tokens deleted because the provider reported them dead.
+    pub push_pruned: Family<ProviderLabels, Counter>,
+    pub push_latency: HistogramFamily<ProviderLabels>,
     queue_depth: Gauge,
     queue_oldest_age: Gauge<f64, AtomicU64>,
     queue_dead: Gauge,
@@ -61,6 +79,31 @@ impl Metrics {
         let jobs_dead_lettered = Family::<KindLabels, Counter>::default();
         let job_duration: HistogramFamily<KindLabels> =
             Family::new_with_constructor(latency_histogram);
+        let push_sent = Family::<ProviderLabels, Counter>::default();
+        let push_failed = Family::<ProviderReasonLabels, Counter>::default();
+        let push_pruned = Family::<ProviderLabels, Counter>::default();
+        let push_latency: HistogramFamily<ProviderLabels> =
+            Family::new_with_constructor(latency_histogram);
+        registry.register(
+            "push_sent",
+            "Push deliveries accepted by the provider",
+            push_sent.clone(),
+        );
+        registry.register(
+            "push_failed",
+            "Push attempts that failed, by provider and reason",
+            push_failed.clone(),
+        );
+        registry.register(
+            "push_pruned",
+            "Device tokens deleted after the provider reported them unregistered",
+            push_pruned.clone(),
+        );
+        registry.register(
+            "push_request_duration_seconds",
+            "Latency of one provider request",
+            push_latency.clone(),
+        );
         let queue_depth = Gauge::default();
         let queue_oldest_age = Gauge::<f64, AtomicU64>::default();
         let queue_dead = Gauge::default();
@@ -117,6 +160,10 @@ impl Metrics {
             jobs_retried,
             jobs_dead_lettered,
             job_duration,
+            push_sent,
+            push_failed,
+            push_pruned,
+            push_latency,
             queue_depth,
             queue_oldest_age,
             queue_dead,

@@ -17,6 +17,7 @@ use utoipa::{Modify, OpenApi};
         (name = "auth", description = "Accounts and sessions"),
         (name = "account", description = "The signed-in account"),
         (name = "media", description = "Photos: uploads, variants, placeholders"),
+        (name = "push", description = "Devices, topics and push notifications"),
         (name = "operations", description = "Probes and metrics"),
     )
 )]
@@ -33,6 +34,15 @@ impl Modify for BearerAuth {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("rwk_… server API key (runway admin create-key)")
                     .build(),
             ),
         );

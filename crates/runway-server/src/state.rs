@@ -34,6 +34,8 @@ pub struct AppState {
     pub response_key: Arc<Vec<u8>>,
     /// Bounds how many images this process decodes at once.
     pub media_permits: Arc<tokio::sync::Semaphore>,
+    /// Push providers, one per platform.
+    pub push: Arc<crate::push::Push>,
     shutting_down: Arc<AtomicBool>,
 }
 
@@ -50,6 +52,7 @@ impl AppState {
         tokens: Tokens,
         response_key: Vec<u8>,
         metrics: Arc<Metrics>,
+        push: crate::push::Push,
     ) -> Self {
         let idempotency = Idempotency::new(
             kv.clone(),
@@ -75,6 +78,7 @@ impl AppState {
                 0 => std::thread::available_parallelism().map_or(1, usize::from),
                 n => n,
             })),
+            push: Arc::new(push),
             shutting_down: Arc::new(AtomicBool::new(false)),
         }
     }

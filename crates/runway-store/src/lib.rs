@@ -10,6 +10,7 @@
 mod db;
 mod error;
 pub mod media;
+pub mod push;
 pub mod tokens;
 pub mod users;
 

@@ -167,10 +167,12 @@ impl Db {
 
     async fn purge_user_once(&self, id: UserId) -> Result<(), sqlx::Error> {
         let mut tx = self.pool().begin().await?;
-        sqlx::query("DELETE FROM media WHERE user_id = ?")
-            .bind(id.to_string())
-            .execute(&mut *tx)
-            .await?;
+        for table in ["media", "devices", "topic_subscriptions", "deliveries"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE user_id = ?"))
+                .bind(id.to_string())
+                .execute(&mut *tx)
+                .await?;
+        }
         sqlx::query("DELETE FROM refresh_tokens WHERE user_id = ?")
             .bind(id.to_string())
             .execute(&mut *tx)

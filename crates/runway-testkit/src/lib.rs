@@ -11,6 +11,8 @@
 //!
 //! A service that cannot be reached fails the test: suites never skip.
 
+pub mod push;
+
 use runway_store::sqlx::{self, Connection, Executor};
 
 pub fn mysql_server_url() -> String {

@@ -48,6 +48,9 @@ enum Command {
     /// Run the image pipeline on local files (no configuration or database).
     #[command(subcommand)]
     Media(crate::media_cmd::MediaCommand),
+    /// Operator commands: server API keys, VAPID keys.
+    #[command(subcommand)]
+    Admin(crate::admin::AdminCommand),
 }
 
 pub fn main() -> ExitCode {
@@ -142,6 +145,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 .work(listener, shutdown_signal())
                 .await
         }
+        Command::Admin(command) => crate::admin::run(command, config).await,
         Command::Migrate => {
             Runway::build(config).await?;
             tracing::info!("migrations applied");

@@ -1,6 +1,7 @@
 //! The `runway` binary: parse the command line, load configuration, hand
 //! over to the library. Nothing else lives here.
 
+mod admin;
 mod cli;
 mod media_cmd;
 mod plan_network;

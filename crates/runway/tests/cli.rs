@@ -420,3 +420,180 @@ fn a_worker_killed_mid_processing_still_ends_ready() {
     signal(&api, nix::sys::signal::Signal::SIGTERM);
     assert_eq!(wait_exit(&mut api, Duration::from_secs(30)).code(), Some(0));
 }
+
+/// `runway admin create-key` prints the key alone on its last line, and
+/// kill -9 of a worker in the middle of a push fan-out loses no device:
+/// a second worker finishes, every device ends `sent`, and only sends that
+/// were in flight at the kill go out twice — with the same apns-id and
+/// collapse id, so the phone shows them once.
+#[test]
+fn a_worker_killed_mid_fan_out_still_reaches_every_device() {
+    use runway_testkit::push::FakeApns;
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let apns = rt.block_on(FakeApns::start());
+    // Slow answers keep sends in flight when the worker dies.
+    apns.set_response_delay(Duration::from_millis(150));
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("apns-ca.pem");
+    std::fs::write(&ca, apns.ca_pem()).unwrap();
+    let key_file = dir.path().join("apns.p8");
+    std::fs::write(&key_file, apns.key_pem()).unwrap();
+    let push_env = |cmd: &mut Command| {
+        cmd.env("RUNWAY_PUSH__IOS", "apns")
+            .env("RUNWAY_PUSH__APNS_KEY_FILE", &key_file)
+            .env("RUNWAY_PUSH__APNS_KEY_ID", apns.key_id())
+            .env("RUNWAY_PUSH__APNS_TEAM_ID", apns.team_id())
+            .env("RUNWAY_PUSH__APNS_TOPIC", "com.example.app")
+            .env("RUNWAY_PUSH__APNS_URL", apns.url())
+            .env("RUNWAY_PUSH__CA_FILE", &ca)
+            .env("RUNWAY_PUSH__REQUEST_TIMEOUT_SECS", "1")
+            .env("RUNWAY_PUSH__BATCH_SIZE", "10")
+            .env("RUNWAY_PUSH__CONCURRENCY", "4")
+            .env("RUNWAY_JOBS__LEASE_SECS", "2")
+            .env("RUNWAY_JOBS__CONCURRENCY", "2")
+            .env("RUNWAY_JOBS__POLL_INTERVAL_MS", "50");
+    };
+    let mut cmd = runway(dir.path());
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--no-workers"]);
+    push_env(&mut cmd);
+    let (mut api, addr, _logs) = spawn_logged(cmd);
+
+    let post = |path: &str, auth: &str, body: &str| {
+        json_body(&http(
+            addr,
+            &format!(
+                "POST {path} HTTP/1.1\r\nhost: t\r\nauthorization: Bearer {auth}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            ),
+        ))
+    };
+    let reg = post(
+        "/v1/auth/register",
+        "none",
+        r#"{"email":"fanout@example.com","password":"correct horse battery"}"#,
+    );
+    let jwt = reg["access_token"].as_str().unwrap().to_string();
+    let user_id = reg["user"]["id"].as_str().unwrap().to_string();
+    const DEVICES: usize = 40;
+    let tokens: Vec<String> = (0..DEVICES).map(|i| format!("{i:064x}")).collect();
+    for t in &tokens {
+        let d = post(
+            "/v1/devices",
+            &jwt,
+            &format!(r#"{{"platform":"ios","token":"{t}"}}"#),
+        );
+        assert!(d["id"].is_string(), "{d}");
+    }
+
+    // The CLI's key: alone on the last line of stdout.
+    let mut cmd = runway(dir.path());
+    cmd.args([
+        "admin",
+        "create-key",
+        "--scope",
+        "notifications:send",
+        "--name",
+        "crash-test",
+    ]);
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let key = stdout.lines().last().unwrap().trim().to_string();
+    assert!(key.starts_with("rwk_") && !key.contains(' '), "{stdout}");
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains(&key),
+        "the key is not logged"
+    );
+
+    let sent = post(
+        "/v1/notifications",
+        &key,
+        &format!(r#"{{"user_ids":["{user_id}"],"title":"crash test"}}"#),
+    );
+    let id = sent["id"].as_str().expect("accepted").to_string();
+    let status = || {
+        json_body(&http(
+            addr,
+            &format!(
+                "GET /v1/notifications/{id} HTTP/1.1\r\nhost: t\r\nauthorization: Bearer {key}\r\nconnection: close\r\n\r\n"
+            ),
+        ))
+    };
+
+    let worker = || {
+        let mut cmd = runway(dir.path());
+        cmd.arg("worker").env("RUNWAY_WORKER_LISTEN", "127.0.0.1:0");
+        push_env(&mut cmd);
+        spawn_logged(cmd)
+    };
+    let (first, _, _first_logs) = worker();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while apns.received().len() < 8 {
+        assert!(Instant::now() < deadline, "the first worker sent nothing");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    signal(&first, nix::sys::signal::Signal::SIGKILL);
+    drop(first);
+    let at_kill = apns.received().len();
+    assert!(
+        at_kill < DEVICES,
+        "killed before it finished ({at_kill} sent)"
+    );
+
+    let (mut second, _, _second_logs) = worker();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let done = loop {
+        let s = status();
+        if s["status"] == "completed" {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "never completed: {s}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(done["counts"]["targeted"], DEVICES, "{done}");
+    assert_eq!(done["counts"]["sent"], DEVICES, "{done}");
+    assert_eq!(done["counts"]["failed"], 0, "{done}");
+
+    // Every device got it; repeats only for sends in flight at the kill.
+    let received = apns.received();
+    let mut per_token: std::collections::HashMap<&str, Vec<&runway_testkit::push::ReceivedApns>> =
+        std::collections::HashMap::new();
+    for r in &received {
+        per_token.entry(r.token.as_str()).or_default().push(r);
+    }
+    for t in &tokens {
+        let got = per_token.get(t.as_str()).map(Vec::len).unwrap_or(0);
+        assert!(got >= 1, "device {t} never got the notification");
+    }
+    let repeated: Vec<_> = per_token.values().filter(|v| v.len() > 1).collect();
+    // At most jobs.concurrency (2) delivery jobs × push.concurrency (4).
+    assert!(
+        repeated.len() <= 8,
+        "more repeats ({}) than sends that can be in flight (8)",
+        repeated.len()
+    );
+    for copies in repeated {
+        assert!(
+            copies
+                .iter()
+                .all(|c| c.header("apns-id") == copies[0].header("apns-id"))
+        );
+        assert!(
+            copies
+                .iter()
+                .all(|c| c.header("apns-collapse-id") == copies[0].header("apns-collapse-id"))
+        );
+    }
+    signal(&second, nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(
+        wait_exit(&mut second, Duration::from_secs(30)).code(),
+        Some(0)
+    );
+    signal(&api, nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(wait_exit(&mut api, Duration::from_secs(30)).code(), Some(0));
+    drop(rt);
+}

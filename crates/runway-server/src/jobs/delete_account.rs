@@ -27,6 +27,11 @@ impl Job for DeleteAccount {
         // Usually done already by the request; repeated here so the job
         // alone is enough if the request died after enqueueing it.
         ctx.db.mark_user_deleted(self.user_id, now).await?;
+        if ctx.push.sns.is_some() {
+            for device in ctx.db.list_devices(self.user_id, 10_000).await? {
+                super::remove_sns_endpoint(ctx, &device).await;
+            }
+        }
         let mut removed = 0;
         for prefix in crate::media::account_prefixes(self.user_id) {
             removed += ctx.blobs.delete_prefix(&prefix).await?;

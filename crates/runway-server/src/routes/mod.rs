@@ -2,11 +2,13 @@
 //! OpenAPI description collected from the handlers' annotations.
 
 pub mod auth;
+pub mod devices;
 pub mod docs;
 pub mod files;
 pub mod health;
 pub mod me;
 pub mod media;
+pub mod notifications;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -33,6 +35,13 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(media::complete))
         .routes(routes!(media::get_media, media::delete_media))
         .routes(routes!(media::get_size))
+        .routes(routes!(devices::register_device, devices::list_devices))
+        .routes(routes!(devices::delete_device))
+        .routes(routes!(devices::list_topics))
+        .routes(routes!(devices::subscribe, devices::unsubscribe))
+        .routes(routes!(notifications::send))
+        .routes(routes!(notifications::status))
+        .routes(routes!(notifications::inbox))
 }
 
 /// Lift the global body limit on a route that enforces its own.

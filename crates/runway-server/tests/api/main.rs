@@ -12,6 +12,8 @@ mod bad_input;
 mod idempotency;
 mod media;
 mod operations;
+mod push;
+mod push_providers;
 mod rate_limits;
 mod redis_outage;
 mod shutdown;

@@ -185,6 +185,10 @@ locals {
     RUNWAY_PUBLIC_URL=https://${var.api_domain}
     RUNWAY_CDN__BASE_URL=https://${var.cdn_domain}
     RUNWAY_CDN__KEY_PAIR_ID=${module.media.signing_key_ids[var.cdn_active_signing_key]}
+    RUNWAY_PUSH__IOS=${contains(keys(module.messaging.platform_application_arns), "ios") ? "sns" : "log"}
+    RUNWAY_PUSH__ANDROID=${contains(keys(module.messaging.platform_application_arns), "android") ? "sns" : "log"}
+    RUNWAY_PUSH__SNS_IOS_APPLICATION_ARN=${lookup(module.messaging.platform_application_arns, "ios", "")}
+    RUNWAY_PUSH__SNS_ANDROID_APPLICATION_ARN=${lookup(module.messaging.platform_application_arns, "android", "")}
   EOT
 }
 
