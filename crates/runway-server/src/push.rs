@@ -206,8 +206,9 @@ pub struct Content {
 impl Content {
     /// The message for one device: its locale's text (exact tag, then
     /// language), everything else as sent. The collapse key defaults to
-    /// the notification id, so a redelivery after a crash replaces the
-    /// first copy on the device instead of showing twice.
+    /// the notification id, so a retry after a timeout (whose first try
+    /// may have arrived after all) replaces the first copy on the device
+    /// instead of showing twice.
     pub fn render(
         &self,
         notification: Uuid,

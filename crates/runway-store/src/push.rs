@@ -611,29 +611,25 @@ impl Db {
             .collect()
     }
 
-    /// Take a delivery to send it: a `pending` one that is due, or a
-    /// `sending` one whose claim is older than `stale_before` (its job
-    /// died mid-send). `None` if another run owns it or it is finished.
-    /// A delivery whose device is gone is recorded failed.
+    /// Take a `pending`, due delivery to send it. `None` if another run
+    /// owns it, it is not due, or it is finished. A delivery whose device
+    /// is gone is recorded failed.
     pub async fn claim_delivery(
         &self,
         notification: Uuid,
         device: Uuid,
         now: i64,
-        stale_before: i64,
     ) -> Result<Option<Claimed>, StoreError> {
         let n = sqlx::query(
             "UPDATE deliveries SET status = 'sending', claimed_at = ?, attempts = attempts + 1, \
              updated_at = ? WHERE notification_id = ? AND device_id = ? AND \
-             ((status = 'pending' AND (not_before IS NULL OR not_before <= ?)) \
-              OR (status = 'sending' AND claimed_at < ?))",
+             status = 'pending' AND (not_before IS NULL OR not_before <= ?)",
         )
         .bind(now)
         .bind(now)
         .bind(notification.to_string())
         .bind(device.to_string())
         .bind(now)
-        .bind(stale_before)
         .execute(self.pool())
         .await?
         .rows_affected();
@@ -666,6 +662,34 @@ impl Db {
                 Ok(None)
             }
         }
+    }
+
+    /// A claim older than `stale_before` belongs to a run that died while
+    /// sending: the request may or may not have reached the provider, so
+    /// the delivery is recorded `failed` (`interrupted`) rather than sent
+    /// a second time. False if the claim is not stale (or not a claim).
+    pub async fn fail_interrupted(
+        &self,
+        notification: Uuid,
+        device: Uuid,
+        stale_before: i64,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let n = sqlx::query(
+            "UPDATE deliveries SET status = 'failed', \
+             reason = 'interrupted: the sender stopped mid-send; not repeated', \
+             claimed_at = NULL, updated_at = ? \
+             WHERE notification_id = ? AND device_id = ? AND status = 'sending' \
+             AND claimed_at < ?",
+        )
+        .bind(now)
+        .bind(notification.to_string())
+        .bind(device.to_string())
+        .bind(stale_before)
+        .execute(self.pool())
+        .await?
+        .rows_affected();
+        Ok(n == 1)
     }
 
     /// Record how a claimed delivery ended. False if it was not claimed.

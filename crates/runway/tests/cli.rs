@@ -422,10 +422,10 @@ fn a_worker_killed_mid_processing_still_ends_ready() {
 }
 
 /// `runway admin create-key` prints the key alone on its last line, and
-/// kill -9 of a worker in the middle of a push fan-out loses no device:
-/// a second worker finishes, every device ends `sent`, and only sends that
-/// were in flight at the kill go out twice — with the same apns-id and
-/// collapse id, so the phone shows them once.
+/// kill -9 of a worker in the middle of a push fan-out loses nothing and
+/// sends nothing twice: a second worker finishes, and every device is
+/// delivered exactly once or — for sends in flight at the kill, which may
+/// or may not have reached APNs — recorded failed as `interrupted`.
 #[test]
 fn a_worker_killed_mid_fan_out_still_reaches_every_device() {
     use runway_testkit::push::FakeApns;
@@ -555,39 +555,36 @@ fn a_worker_killed_mid_fan_out_still_reaches_every_device() {
         std::thread::sleep(Duration::from_millis(100));
     };
     assert_eq!(done["counts"]["targeted"], DEVICES, "{done}");
-    assert_eq!(done["counts"]["sent"], DEVICES, "{done}");
-    assert_eq!(done["counts"]["failed"], 0, "{done}");
+    assert_eq!(done["counts"]["pending"], 0, "{done}");
+    eprintln!("after the kill: {}", done["counts"]);
+    let sent = done["counts"]["sent"].as_u64().unwrap() as usize;
+    let failed = done["counts"]["failed"].as_u64().unwrap() as usize;
+    assert_eq!(sent + failed, DEVICES, "{done}");
+    // Only sends in flight at the kill can be interrupted: at most
+    // jobs.concurrency (2) delivery jobs × push.concurrency (4).
+    assert!(failed <= 8, "{done}");
+    for f in done["failures"].as_array().unwrap() {
+        assert!(
+            f["reason"].as_str().unwrap().starts_with("interrupted"),
+            "{f}"
+        );
+    }
 
-    // Every device got it; repeats only for sends in flight at the kill.
+    // Nothing was sent twice, and everything recorded sent arrived.
     let received = apns.received();
-    let mut per_token: std::collections::HashMap<&str, Vec<&runway_testkit::push::ReceivedApns>> =
-        std::collections::HashMap::new();
+    let mut per_token: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
     for r in &received {
-        per_token.entry(r.token.as_str()).or_default().push(r);
+        *per_token.entry(r.token.as_str()).or_default() += 1;
     }
-    for t in &tokens {
-        let got = per_token.get(t.as_str()).map(Vec::len).unwrap_or(0);
-        assert!(got >= 1, "device {t} never got the notification");
-    }
-    let repeated: Vec<_> = per_token.values().filter(|v| v.len() > 1).collect();
-    // At most jobs.concurrency (2) delivery jobs × push.concurrency (4).
     assert!(
-        repeated.len() <= 8,
-        "more repeats ({}) than sends that can be in flight (8)",
-        repeated.len()
+        per_token.values().all(|&n| n == 1),
+        "a device got the notification twice"
     );
-    for copies in repeated {
-        assert!(
-            copies
-                .iter()
-                .all(|c| c.header("apns-id") == copies[0].header("apns-id"))
-        );
-        assert!(
-            copies
-                .iter()
-                .all(|c| c.header("apns-collapse-id") == copies[0].header("apns-collapse-id"))
-        );
-    }
+    assert!(
+        per_token.len() >= sent,
+        "{} arrived, {sent} recorded sent",
+        per_token.len()
+    );
     signal(&second, nix::sys::signal::Signal::SIGTERM);
     assert_eq!(
         wait_exit(&mut second, Duration::from_secs(30)).code(),

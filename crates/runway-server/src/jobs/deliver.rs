@@ -18,9 +18,11 @@ use crate::state::AppState;
 ///
 /// Each (notification, device) delivery is claimed before it is sent and
 /// its outcome recorded right after, so a run that repeats (crash, lost
-/// lease, duplicate message) skips what is recorded. A send cut off by a
-/// crash is retried once its claim goes stale; its collapse key (the
-/// notification id by default) makes the device show it once.
+/// lease, duplicate message) skips what is recorded: every device is
+/// delivered once or recorded failed. A send cut off by a crash (a claim
+/// older than twice the provider timeout) may or may not have reached the
+/// provider, so it is recorded `failed` with the reason `interrupted`
+/// instead of being sent twice.
 /// Deliveries that must wait — a retry's backoff, quiet hours, another
 /// run's fresh claim — go to one follow-up job due at the earliest of them.
 #[derive(Debug, Serialize, Deserialize)]
@@ -88,11 +90,7 @@ impl DeliverBatch {
         let nid = self.notification_id;
         let cfg = &ctx.config.push;
         let now = runway_store::now_ms();
-        let Some(claimed) = ctx
-            .db
-            .claim_delivery(nid, device_id, now, now - Self::stale_after(ctx))
-            .await?
-        else {
+        let Some(claimed) = ctx.db.claim_delivery(nid, device_id, now).await? else {
             return Ok(Step::Done);
         };
         let mut device = claimed.device;
@@ -290,7 +288,15 @@ impl Job for DeliverBatch {
                 },
                 "sending" => match s.claimed_at {
                     Some(c) if c >= now - stale => later.push((s.device_id, c + stale)),
-                    _ => due.push(s.device_id),
+                    _ => {
+                        if ctx
+                            .db
+                            .fail_interrupted(self.notification_id, s.device_id, now - stale, now)
+                            .await?
+                        {
+                            tracing::warn!(device_id = %s.device_id, "push delivery interrupted by a crash; recorded failed, not repeated");
+                        }
+                    }
                 },
                 _ => {}
             }

@@ -8,8 +8,9 @@
 --   push.token_ttl_days age out.
 -- deliveries.status: 'pending' -> 'sending' (claimed by a delivery job,
 --   claimed_at set) -> 'sent' | 'failed' | 'pruned'. A retry puts the row
---   back to 'pending' with not_before; a claim left by a crashed job is
---   taken over once it is older than the provider timeout.
+--   back to 'pending' with not_before. A claim left by a crashed job is
+--   recorded 'failed' (reason 'interrupted') once it is older than the
+--   provider timeout: the send may have gone out, so it is never repeated.
 CREATE TABLE devices (
     id               TEXT PRIMARY KEY NOT NULL,
     user_id          TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
