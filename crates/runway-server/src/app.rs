@@ -165,9 +165,9 @@ impl Runway {
     }
 
     /// Housekeeping that worker processes run on a timer (idempotent, so
-    /// every worker may run it): the device-token sweep.
+    /// every worker may run it): stalled-work recovery, device-token aging.
     fn start_periodic(&self, cancel: &CancellationToken) {
-        tokio::spawn(crate::jobs::sweep_stale_devices(
+        tokio::spawn(crate::jobs::housekeeping(
             self.state.clone(),
             cancel.clone(),
         ));

@@ -412,6 +412,25 @@ impl Db {
         )))
     }
 
+    /// Records still `processing` and untouched since `before`: their job
+    /// was dead-lettered (a long outage) or lost; recovery enqueues again.
+    pub async fn stalled_media(&self, before: i64, limit: u32) -> Result<Vec<Uuid>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id FROM media WHERE status = 'processing' AND updated_at < ? \
+             ORDER BY updated_at LIMIT ?",
+        )
+        .bind(before)
+        .bind(i64::from(limit))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let id = text_column(r, "id")?;
+                Uuid::parse_str(&id).map_err(|e| corrupt("media.id", e))
+            })
+            .collect()
+    }
+
     /// Remove a record. Idempotent; returns whether a row was removed.
     pub async fn delete_media(&self, id: Uuid) -> Result<bool, StoreError> {
         let n = sqlx::query("DELETE FROM media WHERE id = ?")

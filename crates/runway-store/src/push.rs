@@ -794,6 +794,61 @@ impl Db {
         Ok(())
     }
 
+    /// Deliveries that should have been handled by `before` and were not:
+    /// `pending` and due (their job was dead-lettered or lost) or
+    /// `sending` (their run died), untouched since `before`. By
+    /// notification, at most `limit` rows.
+    pub async fn stalled_deliveries(
+        &self,
+        before: i64,
+        limit: u32,
+    ) -> Result<Vec<(Uuid, Uuid)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT notification_id, device_id FROM deliveries \
+             WHERE status IN ('pending', 'sending') AND updated_at < ? \
+             AND (not_before IS NULL OR not_before < ?) \
+             ORDER BY notification_id, device_id LIMIT ?",
+        )
+        .bind(before)
+        .bind(before)
+        .bind(i64::from(limit))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    uuid_column(r, "notification_id")?,
+                    uuid_column(r, "device_id")?,
+                ))
+            })
+            .collect()
+    }
+
+    /// Notifications whose fan-out has not finished and was last touched
+    /// before `before` (and were due by then).
+    pub async fn stalled_fanouts(&self, before: i64, limit: u32) -> Result<Vec<Uuid>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id FROM notifications WHERE fanout_done = 0 AND updated_at < ? \
+             AND (send_at IS NULL OR send_at < ?) ORDER BY id LIMIT ?",
+        )
+        .bind(before)
+        .bind(before)
+        .bind(i64::from(limit))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(|r| uuid_column(r, "id")).collect()
+    }
+
+    /// Note progress on a fan-out (so a long one is not taken for stalled).
+    pub async fn touch_notification(&self, id: Uuid, now: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE notifications SET updated_at = ? WHERE id = ?")
+            .bind(now)
+            .bind(id.to_string())
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
     pub async fn delivery_counts(&self, notification: Uuid) -> Result<DeliveryCounts, StoreError> {
         let rows = sqlx::query(
             "SELECT status, COUNT(*) AS n FROM deliveries WHERE notification_id = ? \

@@ -66,6 +66,7 @@ impl Job for FanOut {
             }
             .enqueue(ctx.queue.as_ref())
             .await?;
+            ctx.db.touch_notification(self.notification_id, now).await?;
         } else {
             ctx.db.mark_fanout_done(self.notification_id, now).await?;
             tracing::info!("fan-out complete");

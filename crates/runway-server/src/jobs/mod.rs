@@ -6,12 +6,14 @@ mod deliver;
 mod fanout;
 mod process_media;
 mod prune_devices;
+mod recover;
 
 pub use delete_account::DeleteAccount;
 pub use deliver::{DeliverBatch, delivery_id, push_device};
 pub use fanout::FanOut;
 pub use process_media::ProcessMedia;
-pub use prune_devices::{prune_stale_devices, sweep_stale_devices};
+pub use prune_devices::prune_stale_devices;
+pub use recover::{Recovered, housekeeping, recover_stalled_work};
 
 use runway_jobs::Registry;
 

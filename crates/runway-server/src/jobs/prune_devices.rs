@@ -1,11 +1,5 @@
-use std::time::Duration;
-
-use tokio_util::sync::CancellationToken;
-
 use crate::state::AppState;
 
-/// How often each worker process sweeps.
-const EVERY: Duration = Duration::from_secs(3600);
 /// Devices removed per sweep at most (the next sweep continues).
 const PER_SWEEP: u32 = 5000;
 
@@ -36,21 +30,4 @@ pub async fn prune_stale_devices(ctx: &AppState) -> anyhow::Result<u32> {
         tracing::info!(removed, "stale device tokens aged out");
     }
     Ok(removed)
-}
-
-/// Sweep now, then every hour, until `cancel`.
-pub async fn sweep_stale_devices(ctx: AppState, cancel: CancellationToken) {
-    let mut tick = tokio::time::interval(EVERY);
-    loop {
-        tokio::select! {
-            _ = cancel.cancelled() => return,
-            _ = tick.tick() => {}
-        }
-        if let Err(e) = prune_stale_devices(&ctx).await {
-            tracing::warn!(
-                error = format!("{e:#}"),
-                "device-token sweep failed; retrying next hour"
-            );
-        }
-    }
 }

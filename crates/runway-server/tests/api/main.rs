@@ -15,5 +15,6 @@ mod operations;
 mod push;
 mod push_providers;
 mod rate_limits;
+mod recovery;
 mod redis_outage;
 mod shutdown;
