@@ -412,7 +412,7 @@ def test_alerts_cover_the_issue(docs):
     assert "histogram_quantile(0.99" in joined and "runway_http_request_duration_seconds_bucket" in joined, "p99 latency"
     assert "runway_jobs_oldest_age_seconds" in joined, "queue age"
     assert "runway_jobs_dead_letter_count" in joined and "approximate_number_of_messages_visible" in joined, "DLQ depth"
-    assert "runway_push_deliveries_total" in joined, "push failure rate"
+    assert "runway_push_failed_total" in joined, "push failure rate"
     for g in rule["spec"]["groups"]:
         for r in g["rules"]:
             assert r["labels"]["severity"] in ("critical", "warning")

@@ -246,6 +246,8 @@ pub struct PushConfig {
     pub vapid_private_key: Option<Secret>,
     /// VAPID `sub`: `mailto:` or `https:` contact of the sender.
     pub vapid_subject: String,
+    /// Hosts a Web Push subscription endpoint may point at (the host itself or a subdomain): the browsers' push services.
+    pub web_endpoint_hosts: Vec<String>,
     /// Extra CA certificates (PEM file) trusted for provider endpoints, besides the system roots.
     pub ca_file: Option<PathBuf>,
     /// Devices one fan-out step reads and one delivery job sends to.
@@ -285,6 +287,13 @@ impl Default for PushConfig {
             sns_android_application_arn: String::new(),
             vapid_private_key: None,
             vapid_subject: String::new(),
+            web_endpoint_hosts: vec![
+                "fcm.googleapis.com".into(),
+                "updates.push.services.mozilla.com".into(),
+                "push.services.mozilla.com".into(),
+                "web.push.apple.com".into(),
+                "notify.windows.com".into(),
+            ],
             ca_file: None,
             batch_size: 500,
             concurrency: 64,
@@ -746,6 +755,9 @@ impl Config {
                 "push.concurrency",
                 "push.concurrency and push.apns_connections must be at least 1",
             ));
+        }
+        if !(1..=3650).contains(&push.token_ttl_days) {
+            return Err(invalid("push.token_ttl_days", "must be 1 to 3650"));
         }
         if push.max_attempts == 0 || push.request_timeout_secs == 0 {
             return Err(invalid(

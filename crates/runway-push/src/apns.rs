@@ -444,7 +444,10 @@ impl Inner {
                 .map(|ms| SystemTime::UNIX_EPOCH + Duration::from_millis(ms));
                 Outcome::unregistered(reason_code(raw.or(Some("Unregistered")), status), at)
             }
-            400 if matches!(raw, Some("BadDeviceToken" | "DeviceTokenNotForTopic")) => {
+            // DeviceTokenNotForTopic usually means our apns-topic is wrong
+            // (configuration), not that the token died: it is a failure,
+            // never a reason to delete devices.
+            400 if raw == Some("BadDeviceToken") => {
                 Outcome::unregistered(reason_code(raw, status), None)
             }
             403 if raw == Some("ExpiredProviderToken") => {
@@ -506,9 +509,7 @@ fn build_request(
         };
         request = request.header("apns-expiration", expiration.to_string());
     }
-    if let Some(key) = &message.collapse_key {
-        request = request.header("apns-collapse-id", key.as_str());
-    }
+    request = request.header("apns-collapse-id", message.replace_key());
     request.body(Full::new(payload)).map_err(|_| "BadHeader")
 }
 
@@ -642,7 +643,11 @@ mod tests {
         assert_eq!(r.headers()["apns-priority"], "10");
         assert_eq!(r.headers()["authorization"], "bearer J");
         assert!(r.headers().get("apns-expiration").is_none());
-        assert!(r.headers().get("apns-collapse-id").is_none());
+        // No collapse key: the delivery id replaces a repeated copy.
+        assert_eq!(
+            r.headers()["apns-collapse-id"],
+            m.delivery_id.simple().to_string().as_str()
+        );
 
         m.priority = Priority::Normal;
         m.ttl = Some(Duration::from_secs(60));

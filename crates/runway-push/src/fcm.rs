@@ -311,11 +311,9 @@ impl Inner {
         }
         let code = error_code(&json);
         let status = response.status;
-        // Only FCM's own answer counts: a bare 404 (a wrong base URL, a
-        // proxy) must never get tokens deleted.
-        if code.as_deref() == Some("UNREGISTERED")
-            || (status == 404 && code.as_deref() == Some("NOT_FOUND"))
-        {
+        // Only FCM's own UNREGISTERED counts: a 404 without it (a wrong
+        // base URL or project, a proxy) must never get tokens deleted.
+        if code.as_deref() == Some("UNREGISTERED") {
             return Answer::Unregistered;
         }
         let reason = reason_code(code.as_deref(), status);
@@ -423,9 +421,7 @@ pub(crate) fn fcm_message(message: &Message) -> serde_json::Map<String, serde_js
         if let Some(sound) = &message.sound {
             notification.insert("sound".into(), sound.clone().into());
         }
-        if let Some(key) = &message.collapse_key {
-            notification.insert("tag".into(), key.clone().into());
-        }
+        notification.insert("tag".into(), message.replace_key().into());
         if let Some(badge) = message.badge {
             notification.insert("notification_count".into(), badge.into());
         }

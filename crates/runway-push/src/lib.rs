@@ -211,8 +211,25 @@ impl Message {
     }
 
     /// True for a background (silent, data-only) notification.
+    /// Silent: nothing to show. Data-only messages (no title, body, badge
+    /// or sound) are background pushes too, as Apple requires priority 5
+    /// and `content-available` for anything that does not alert.
     pub fn is_background(&self) -> bool {
-        self.content_available && self.title.is_none() && self.body.is_none()
+        self.title.is_none()
+            && self.body.is_none()
+            && (self.content_available || (self.badge.is_none() && self.sound.is_none()))
+    }
+
+    /// The key under which a newer copy replaces an older one on the
+    /// device (`apns-collapse-id`, Web Push `Topic`, the notification tag):
+    /// the caller's `collapse_key`, else the delivery id, so that a retry
+    /// whose first try arrived after all shows once. Not used for FCM's
+    /// `android.collapse_key`, where every distinct key takes one of only
+    /// four slots an offline device keeps: that is set only when given.
+    pub fn replace_key(&self) -> String {
+        self.collapse_key
+            .clone()
+            .unwrap_or_else(|| self.delivery_id.simple().to_string())
     }
 }
 

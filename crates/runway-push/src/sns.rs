@@ -98,7 +98,11 @@ fn is_transient(code: &str, status: Option<u16>) -> bool {
 pub(crate) fn publish_outcome(code: &str, status: Option<u16>) -> Outcome {
     let reason = crate::reason_code(Some(code), status.unwrap_or(0));
     match code {
-        "EndpointDisabled" | "NotFound" => Outcome::unregistered(reason, None),
+        "EndpointDisabled" => Outcome::unregistered(reason, None),
+        // The endpoint is gone, not necessarily the token (a recreated
+        // platform application): the caller makes a new endpoint and
+        // retries.
+        "NotFound" => Outcome::retry(reason, None),
         "InvalidParameter" | "InvalidParameterValue" => Outcome::failed(reason),
         _ if is_transient(code, status) => Outcome::retry(reason, None),
         _ => Outcome::failed(reason),
@@ -167,12 +171,11 @@ pub(crate) fn publish_request(
             if let Some(ttl) = message.ttl {
                 attributes.push((ttl_attribute, ttl.as_secs().to_string()));
             }
-            if let Some(key) = &message.collapse_key {
-                if key.len() > 64 {
-                    return Err(Outcome::failed("BadCollapseId"));
-                }
-                attributes.push(("AWS.SNS.MOBILE.APNS.COLLAPSE_ID", key.clone()));
+            let key = message.replace_key();
+            if key.len() > 64 {
+                return Err(Outcome::failed("BadCollapseId"));
             }
+            attributes.push(("AWS.SNS.MOBILE.APNS.COLLAPSE_ID", key));
             if let Some(topic) = &device.app_id {
                 attributes.push(("AWS.SNS.MOBILE.APNS.TOPIC", topic.clone()));
             }
@@ -212,9 +215,14 @@ impl Sns {
             (Platform::Ios, ApnsEnvironment::Production) => {
                 Some(self.config.ios_application_arn.as_str())
             }
-            (Platform::Ios, ApnsEnvironment::Sandbox) => {
-                self.config.ios_sandbox_application_arn.as_deref()
-            }
+            // No sandbox application configured: sandbox devices use the
+            // production one (as docs/configuration.md says).
+            (Platform::Ios, ApnsEnvironment::Sandbox) => self
+                .config
+                .ios_sandbox_application_arn
+                .as_deref()
+                .filter(|a| !a.is_empty())
+                .or(Some(self.config.ios_application_arn.as_str())),
             (Platform::Android, _) => Some(self.config.android_application_arn.as_str()),
             (Platform::Web, _) => return Err(not_configured(" (SNS has no Web Push platform)")),
         };
@@ -370,7 +378,7 @@ mod tests {
     fn publish_error_mapping() {
         let cases = [
             ("EndpointDisabled", Some(400), "unregistered"),
-            ("NotFound", Some(404), "unregistered"),
+            ("NotFound", Some(404), "retry"),
             ("InvalidParameter", Some(400), "failed"),
             ("InvalidParameterValue", Some(400), "failed"),
             ("Throttling", Some(400), "retry"),

@@ -233,7 +233,8 @@ impl Inner {
             )
             .header(http::header::CONTENT_ENCODING, "aes128gcm")
             .header(http::header::CONTENT_TYPE, "application/octet-stream");
-        if let Some(topic) = message.collapse_key.as_deref().filter(|t| valid_topic(t)) {
+        let topic = message.replace_key();
+        if valid_topic(&topic) {
             request = request.header("Topic", topic);
         }
         let Ok(request) = request.body(Full::new(Bytes::from(body))) else {
@@ -285,9 +286,7 @@ pub(crate) fn payload(message: &Message) -> Vec<u8> {
     if let Some(badge) = message.badge {
         out.insert("badge".into(), badge.into());
     }
-    if let Some(tag) = &message.collapse_key {
-        out.insert("tag".into(), tag.clone().into());
-    }
+    out.insert("tag".into(), message.replace_key().into());
     out.insert("id".into(), message.delivery_id.to_string().into());
     serde_json::to_vec(&out).unwrap_or_default()
 }

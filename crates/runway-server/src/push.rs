@@ -205,16 +205,10 @@ pub struct Content {
 
 impl Content {
     /// The message for one device: its locale's text (exact tag, then
-    /// language), everything else as sent. The collapse key defaults to
-    /// the notification id, so a retry after a timeout (whose first try
-    /// may have arrived after all) replaces the first copy on the device
-    /// instead of showing twice.
-    pub fn render(
-        &self,
-        notification: Uuid,
-        delivery_id: Uuid,
-        locale: Option<&str>,
-    ) -> runway_push::Message {
+    /// language), everything else as sent. Without a collapse key, the
+    /// providers use the delivery id to replace copies (see
+    /// `runway_push::Message::replace_key`).
+    pub fn render(&self, delivery_id: Uuid, locale: Option<&str>) -> runway_push::Message {
         let mut title = self.title.clone();
         let mut body = self.body.clone();
         if let Some(text) = locale.and_then(|l| self.localized_for(l)) {
@@ -234,11 +228,7 @@ impl Content {
             sound: self.sound.clone(),
             category: self.category.clone(),
             thread_id: self.thread_id.clone(),
-            collapse_key: Some(
-                self.collapse_key
-                    .clone()
-                    .unwrap_or_else(|| notification.simple().to_string()),
-            ),
+            collapse_key: self.collapse_key.clone(),
             ttl: self.ttl.map(Duration::from_secs),
             priority: match self.priority {
                 PriorityName::High => runway_push::Priority::High,
@@ -417,21 +407,20 @@ mod tests {
                 body: Some("Corpo".into()),
             },
         );
-        let n = Uuid::now_v7();
         let d = Uuid::now_v7();
-        let m = c.render(n, d, Some("pt_BR"));
+        let m = c.render(d, Some("pt_BR"));
         assert_eq!(
             (m.title.as_deref(), m.body.as_deref()),
             (Some("Oi"), Some("Corpo"))
         );
-        let m = c.render(n, d, Some("pt-PT"));
+        let m = c.render(d, Some("pt-PT"));
         assert_eq!(
             (m.title.as_deref(), m.body.as_deref()),
             (Some("Olá"), Some("Body"))
         );
-        let m = c.render(n, d, Some("de"));
+        let m = c.render(d, Some("de"));
         assert_eq!(m.title.as_deref(), Some("Hello"));
-        assert_eq!(m.collapse_key, Some(n.simple().to_string()));
+        assert_eq!(m.collapse_key, None);
     }
 
     #[test]

@@ -465,6 +465,16 @@ impl Db {
         row.as_ref().map(notification_from_row).transpose()
     }
 
+    /// Remove a notification that could not be queued (its deliveries go
+    /// with it).
+    pub async fn delete_notification(&self, id: Uuid) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM notifications WHERE id = ?")
+            .bind(id.to_string())
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
     pub async fn mark_fanout_done(&self, id: Uuid, now: i64) -> Result<(), StoreError> {
         sqlx::query("UPDATE notifications SET fanout_done = 1, updated_at = ? WHERE id = ?")
             .bind(now)

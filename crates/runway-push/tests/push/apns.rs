@@ -112,7 +112,8 @@ async fn background_pushes_and_topic_override() {
     assert_eq!(bg.header("apns-push-type"), Some("background"));
     assert_eq!(bg.header("apns-priority"), Some("5"));
     assert_eq!(bg.header("apns-expiration"), Some("0"));
-    assert_eq!(bg.header("apns-collapse-id"), None);
+    let replace_key = m.delivery_id.simple().to_string();
+    assert_eq!(bg.header("apns-collapse-id"), Some(replace_key.as_str()));
     assert_eq!(
         bg.json,
         serde_json::json!({"aps": {"content-available": 1}, "sync": "inbox"})
@@ -155,10 +156,10 @@ async fn maps_every_apns_answer() {
             },
         ),
         (
+            // Usually a wrong apns-topic in our configuration: never prune.
             ApnsReply::device_token_not_for_topic(),
-            Outcome::Unregistered {
+            Outcome::Failed {
                 reason: "DeviceTokenNotForTopic".into(),
-                at: None,
             },
         ),
         (

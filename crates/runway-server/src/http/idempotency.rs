@@ -80,14 +80,25 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
     };
     // Scope by the token's subject even if it has expired since the first
     // attempt (a retry may arrive later); the handler still authorizes.
-    let principal = parts
+    // Server API keys (`rwk_…`) are scoped by their hash, so two backends
+    // using the same Idempotency-Key never see each other's responses.
+    let bearer = parts
         .headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .and_then(|t| state.tokens.subject_ignoring_expiry(t.trim()))
-        .map(|u| u.to_string())
-        .unwrap_or_else(|| "anonymous".to_string());
+        .map(str::trim);
+    let principal = match bearer {
+        Some(key) if key.starts_with("rwk_") => {
+            format!("key-{}", crate::push::api_key_hash(key))
+        }
+        Some(t) => state
+            .tokens
+            .subject_ignoring_expiry(t)
+            .map(|u| u.to_string())
+            .unwrap_or_else(|| "anonymous".to_string()),
+        None => "anonymous".to_string(),
+    };
     let cipher = response_cipher(&state, &key);
     let scope = format!(
         "{principal}:{}:{}:{}",

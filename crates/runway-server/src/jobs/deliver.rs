@@ -129,7 +129,7 @@ impl DeliverBatch {
                 }
             }
         }
-        let message = content.render(nid, delivery_id(nid, device_id), device.locale.as_deref());
+        let message = content.render(delivery_id(nid, device_id), device.locale.as_deref());
         let started = Instant::now();
         let limit = Duration::from_secs(cfg.request_timeout_secs + 5);
         let outcome = tokio::time::timeout(limit, provider.send(&push_device(&device), &message))
@@ -228,6 +228,11 @@ impl DeliverBatch {
             }
             Outcome::Retry { reason, after } => {
                 failed(&reason);
+                if name == "sns" && reason == "NotFound" {
+                    // The endpoint is gone (a recreated platform
+                    // application): make a new one on the next attempt.
+                    ctx.db.set_device_sns_endpoint(device.id, None).await?;
+                }
                 if claimed.attempts >= cfg.max_attempts {
                     let reason = format!("{reason} (gave up after {} attempts)", claimed.attempts);
                     tracing::warn!(device_id = %device_id, provider = name, reason, "push delivery dead-lettered");

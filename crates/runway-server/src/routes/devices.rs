@@ -127,7 +127,7 @@ fn check_optional(
         (status = 201, description = "Registered", body = DeviceView),
         (status = 200, description = "Already registered: refreshed (and now yours)", body = DeviceView),
         (status = 401, description = "`missing_token`, `invalid_token`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`invalid_platform`, `invalid_token`, `invalid_subscription`, `invalid_device`, `invalid_body`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_platform`, `invalid_device_token`, `invalid_subscription`, `invalid_device`, `device_rejected` (SNS refused the token), `invalid_body`", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "`push_unavailable` (SNS endpoint could not be created)", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -152,10 +152,15 @@ pub async fn register_device(
         (Some(t), Some(e)) if t == e => t,
         _ => {
             return Err(invalid(
-                "invalid_token",
+                "invalid_device_token",
                 "send the device token as `token` (for web, the subscription `endpoint`)",
             ));
         }
+    };
+    // One spelling per token, so the same device is never stored twice.
+    let token = match platform {
+        runway_push::Platform::Ios => token.trim().to_ascii_lowercase(),
+        _ => token.trim().to_string(),
     };
     let web = match (&platform, req.keys) {
         (runway_push::Platform::Web, Some(k)) => Some(runway_push::WebSubscriptionKeys {
@@ -176,8 +181,38 @@ pub async fn register_device(
         }
         (_, None) => None,
     };
-    runway_push::validate_token(platform, &token, web.as_ref())
-        .map_err(|e| invalid(e.code(), &e.to_string()))?;
+    runway_push::validate_token(platform, &token, web.as_ref()).map_err(|e| {
+        // `invalid_token` is the access-token code; a device token gets its own.
+        let code = match e.code() {
+            "invalid_token" => "invalid_device_token",
+            other => other,
+        };
+        invalid(code, &e.to_string())
+    })?;
+    if let Some(w) = &web {
+        if w.p256dh.len() > 128 || w.auth.len() > 64 || token.len() > 2048 {
+            return Err(invalid(
+                "invalid_subscription",
+                "the subscription's endpoint or keys are too long",
+            ));
+        }
+        let host = url::Url::parse(&token)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+            .unwrap_or_default();
+        let allowed = state
+            .config
+            .push
+            .web_endpoint_hosts
+            .iter()
+            .any(|h| host == *h || host.ends_with(&format!(".{h}")));
+        if !allowed {
+            return Err(invalid(
+                "invalid_subscription",
+                "the subscription endpoint is not a known push service (push.web_endpoint_hosts)",
+            ));
+        }
+    }
     let environment = match req.environment.as_deref() {
         None | Some("production") => "production",
         Some("sandbox") => "sandbox",
@@ -240,7 +275,12 @@ pub async fn register_device(
                 &device.user_id.to_string(),
             )
             .await
-            .map_err(|e| ApiError::unavailable("push_unavailable", e))?;
+            .map_err(|e| match e {
+                runway_push::PushError::Sns {
+                    retryable: true, ..
+                } => ApiError::unavailable("push_unavailable", e),
+                other => invalid("device_rejected", &other.to_string()),
+            })?;
         if device.sns_endpoint_arn.as_deref() != Some(arn.as_str()) {
             state
                 .db

@@ -285,6 +285,45 @@ fn validate(req: SendNotification, now: i64) -> ApiResult<(Target, Content, Opti
             "ttl is at most 28 days (2419200 seconds)",
         ));
     }
+    // The smallest provider limit is Web Push's 3993 bytes of plaintext
+    // (APNs and FCM allow 4096): refuse now what no provider would take,
+    // rather than accept it and fail every delivery. Estimated on the
+    // longest text variant plus the fixed fields and JSON framing.
+    let data_bytes = serde_json::to_vec(&data).map_or(0, |v| v.len());
+    let fixed = data_bytes
+        + [&req.sound, &req.category, &req.thread_id, &req.collapse_key]
+            .iter()
+            .map(|v| v.as_ref().map_or(0, |s| s.len()))
+            .sum::<usize>()
+        + 200;
+    let text = |t: &Option<String>, b: &Option<String>| {
+        t.as_ref().map_or(0, |s| s.len()) + b.as_ref().map_or(0, |s| s.len())
+    };
+    let longest = localized
+        .values()
+        .map(|l| {
+            text(
+                if l.title.is_some() {
+                    &l.title
+                } else {
+                    &req.title
+                },
+                if l.body.is_some() { &l.body } else { &req.body },
+            )
+        })
+        .chain([text(&req.title, &req.body)])
+        .max()
+        .unwrap_or(0);
+    if fixed + longest > runway_push::WEBPUSH_MAX_PLAINTEXT {
+        return Err(invalid(
+            "payload_too_large",
+            format!(
+                "title, body and data come to about {} bytes; push payloads are limited to {} bytes",
+                fixed + longest,
+                runway_push::WEBPUSH_MAX_PLAINTEXT
+            ),
+        ));
+    }
     let send_at = match req.send_at.as_deref() {
         None => None,
         Some(s) => {
@@ -335,7 +374,7 @@ fn validate(req: SendNotification, now: i64) -> ApiResult<(Target, Content, Opti
         (status = 202, body = NotificationAccepted),
         (status = 401, description = "`missing_api_key`, `invalid_api_key`", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`insufficient_scope`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`invalid_target`, `invalid_topic`, `invalid_notification`, `invalid_body`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_target`, `invalid_topic`, `invalid_notification`, `payload_too_large`, `invalid_body`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn send(
@@ -362,14 +401,20 @@ pub async fn send(
         notification_id: id,
         after: None,
     };
-    match send_at {
+    let queued = match send_at {
         Some(at) => {
             let at = std::time::UNIX_EPOCH + std::time::Duration::from_millis(at as u64);
-            job.enqueue_at(state.queue.as_ref(), at).await?;
+            job.enqueue_at(state.queue.as_ref(), at).await
         }
-        None => {
-            job.enqueue(state.queue.as_ref()).await?;
+        None => job.enqueue(state.queue.as_ref()).await,
+    };
+    if let Err(e) = queued {
+        // Not accepted: leave no record that housekeeping would later send
+        // (the caller retries and would get it twice).
+        if let Err(d) = state.db.delete_notification(id).await {
+            tracing::error!(notification_id = %id, error = %d, "could not remove an unqueued notification");
         }
+        return Err(e.into());
     }
     tracing::info!(notification_id = %id, api_key_id = %key.id, "notification accepted");
     Ok((
@@ -522,7 +567,7 @@ pub async fn inbox(
         .into_iter()
         .map(|n| {
             let content: Content = serde_json::from_str(&n.content).unwrap_or_default();
-            let m = content.render(n.id, n.id, locale.as_deref());
+            let m = content.render(n.id, locale.as_deref());
             InboxItem {
                 id: n.id,
                 title: m.title,

@@ -169,14 +169,17 @@ async fn bad_device_registrations_get_stable_codes() {
         ),
         (
             json!({"platform": "ios", "token": "not-hex"}),
-            "invalid_token",
+            "invalid_device_token",
         ),
-        (json!({"platform": "ios", "token": "abcd"}), "invalid_token"),
+        (
+            json!({"platform": "ios", "token": "abcd"}),
+            "invalid_device_token",
+        ),
         (
             json!({"platform": "android", "token": "short"}),
-            "invalid_token",
+            "invalid_device_token",
         ),
-        (json!({"platform": "ios"}), "invalid_token"),
+        (json!({"platform": "ios"}), "invalid_device_token"),
         (
             json!({"platform": "web", "endpoint": "https://push.example.com/sub/1"}),
             "invalid_subscription",
@@ -184,6 +187,13 @@ async fn bad_device_registrations_get_stable_codes() {
         (
             json!({"platform": "web", "endpoint": "https://push.example.com/sub/1",
                    "keys": {"p256dh": "AAAA", "auth": "AAAA"}}),
+            "invalid_subscription",
+        ),
+        (
+            // Not a browser push service: the worker would POST anywhere.
+            json!({"platform": "web", "endpoint": "https://169.254.169.254/latest/meta-data",
+                   "keys": {"p256dh": "BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM",
+                            "auth": "tBHItJI5svbpez7KI4CCXg"}}),
             "invalid_subscription",
         ),
         (
@@ -314,6 +324,11 @@ async fn bad_notifications_get_stable_codes() {
         (
             json!({"user_ids": [uid], "title": "x", "collapse_key": "has space"}),
             "invalid_notification",
+        ),
+        (
+            json!({"user_ids": [uid], "title": "t".repeat(250), "body": "b".repeat(2000),
+                   "data": {"blob": "x".repeat(2000)}}),
+            "payload_too_large",
         ),
         (
             json!({"user_ids": [uid], "title": "x", "priority": "urgent"}),

@@ -17,6 +17,7 @@ CREATE TABLE devices (
     updated_at       BIGINT NOT NULL,
     UNIQUE KEY devices_token (token_hash),
     KEY devices_user (user_id, id),
+    KEY devices_updated (updated_at),
     CONSTRAINT devices_user_fk FOREIGN KEY (user_id) REFERENCES users(id) ON DELETE CASCADE
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 

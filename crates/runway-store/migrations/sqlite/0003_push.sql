@@ -28,6 +28,7 @@ CREATE TABLE devices (
     updated_at       INTEGER NOT NULL
 );
 CREATE INDEX devices_user ON devices(user_id, id);
+CREATE INDEX devices_updated ON devices(updated_at);
 
 CREATE TABLE topic_subscriptions (
     topic      TEXT NOT NULL,
