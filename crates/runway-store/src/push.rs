@@ -538,14 +538,19 @@ impl Db {
                     .await?
             }
             Audience::Topic(topic) => {
+                // Walk devices in primary-key order and keep the subscribed
+                // ones: each page stops after `limit` matches, so a whole
+                // fan-out reads the devices once. (A join from the
+                // subscriptions side sorts the entire audience on every page.)
                 sqlx::query(&format!(
-                    "{base} JOIN topic_subscriptions t ON t.user_id = d.user_id \
-                     WHERE t.topic = ? AND d.id > ? AND d.updated_at >= ? \
+                    "{base} WHERE d.id > ? AND d.updated_at >= ? AND EXISTS \
+                     (SELECT 1 FROM topic_subscriptions t WHERE t.topic = ? \
+                      AND t.user_id = d.user_id) \
                      ORDER BY d.id LIMIT ?"
                 ))
-                .bind(topic)
                 .bind(after)
                 .bind(fresh_since)
+                .bind(topic)
                 .bind(i64::from(limit))
                 .fetch_all(self.pool())
                 .await?
