@@ -6,7 +6,11 @@
 //! - verifies the provider token on every request: ES256 signature with the
 //!   public key of the .p8 it hands out ([`FakeApns::key_pem`]), `kid`,
 //!   `iss`, and `iat` not in the future and not older than an hour (403
-//!   `MissingProviderToken` / `InvalidProviderToken` / `ExpiredProviderToken`);
+//!   `MissingProviderToken` / `InvalidProviderToken` / `ExpiredProviderToken`).
+//!   Each connection remembers the last token string whose signature it
+//!   verified and skips only that ECDSA check when the same string comes
+//!   again (its result cannot differ; the claims are still checked), so a
+//!   load test measures the client rather than the fake's P-256 arithmetic;
 //! - starts every connection with SETTINGS_MAX_CONCURRENT_STREAMS = 1 and
 //!   raises it to 500 after the first request with a valid token on that
 //!   connection. The h2 server has no API to change that setting on a live
@@ -18,7 +22,11 @@
 //!   REFUSED_STREAM and counted in [`FakeApns::stream_limit_violations`];
 //! - validates headers and payload (topic, push type, id, priority,
 //!   expiration, collapse id, 4096-byte limit, hex token) with APNs' reasons;
-//! - answers scripted responses, per token or from a queue.
+//! - answers scripted responses, per token or from a queue;
+//! - records every request ([`FakeApns::received`]), or, with
+//!   [`FakeApns::set_recording`]`(false)`, only counts them
+//!   ([`FakeApns::received_count`]), so a benchmark can send millions of
+//!   requests without the fake's memory growing with them.
 
 use std::collections::{HashMap, VecDeque};
 use std::io;
@@ -129,6 +137,9 @@ struct State {
     team_id: String,
     clock: FakeClock,
     received: Mutex<Vec<ReceivedApns>>,
+    recording: AtomicBool,
+    answered: AtomicUsize,
+    answered_ok: AtomicUsize,
     per_token: Mutex<HashMap<String, ApnsReply>>,
     queue: Mutex<VecDeque<ApnsReply>>,
     connections: AtomicUsize,
@@ -153,6 +164,9 @@ struct ConnState {
     /// client opened them under the initial limit.
     early_streams: Mutex<std::collections::HashSet<u32>>,
     in_flight: AtomicUsize,
+    /// The last provider token whose ES256 signature verified on this
+    /// connection.
+    verified_jwt: Mutex<Option<String>>,
 }
 
 /// A fake APNs server. Dropping it stops the server and its connections.
@@ -174,6 +188,9 @@ impl FakeApns {
             team_id: random_id(10),
             clock: FakeClock::default(),
             received: Mutex::default(),
+            recording: AtomicBool::new(true),
+            answered: AtomicUsize::new(0),
+            answered_ok: AtomicUsize::new(0),
             per_token: Mutex::default(),
             queue: Mutex::default(),
             connections: AtomicUsize::new(0),
@@ -192,6 +209,7 @@ impl FakeApns {
                     tokio::time::sleep(Duration::from_millis(10)).await;
                     continue;
                 };
+                let _ = tcp.set_nodelay(true);
                 let state = accept_state.clone();
                 let acceptor = acceptor.clone();
                 let number = state.connections.fetch_add(1, Ordering::SeqCst) + 1;
@@ -263,9 +281,23 @@ impl FakeApns {
         self.state.clock.advance(by);
     }
 
-    /// Every request seen, in arrival order.
+    /// Every request seen, in arrival order (only those answered while
+    /// recording was on).
     pub fn received(&self) -> Vec<ReceivedApns> {
         self.state.received.lock().unwrap().clone()
+    }
+    /// Record every request (the default), or only count them: with
+    /// recording off the fake keeps no per-request state, for load tests.
+    pub fn set_recording(&self, on: bool) {
+        self.state.recording.store(on, Ordering::SeqCst);
+    }
+    /// Requests answered so far (with any status), recorded or not.
+    pub fn received_count(&self) -> usize {
+        self.state.answered.load(Ordering::SeqCst)
+    }
+    /// Requests answered 200 so far, recorded or not.
+    pub fn delivered_count(&self) -> usize {
+        self.state.answered_ok.load(Ordering::SeqCst)
     }
     /// TCP connections accepted so far.
     pub fn connections(&self) -> usize {
@@ -383,7 +415,7 @@ async fn handle(
         .strip_prefix("/3/device/")
         .unwrap_or_default()
         .to_string();
-    let (reply, token_valid) = evaluate(&state, &parts, &token, &payload);
+    let (reply, token_valid) = evaluate(&state, &conn, &parts, &token, &payload);
     if reply.status == 200 && token_valid {
         // The first valid token on a connection lifts the stream limit; the
         // new SETTINGS go out ahead of this response.
@@ -393,14 +425,20 @@ async fn handle(
     if delay > 0 {
         tokio::time::sleep(Duration::from_millis(delay)).await;
     }
-    state.received.lock().unwrap().push(ReceivedApns {
-        connection: number,
-        token,
-        headers: parts.headers.clone(),
-        json: serde_json::from_slice(&payload).unwrap_or(serde_json::Value::Null),
-        status: reply.status,
-        reason: reply.reason.clone(),
-    });
+    if state.recording.load(Ordering::Relaxed) {
+        state.received.lock().unwrap().push(ReceivedApns {
+            connection: number,
+            token,
+            headers: parts.headers.clone(),
+            json: serde_json::from_slice(&payload).unwrap_or(serde_json::Value::Null),
+            status: reply.status,
+            reason: reply.reason.clone(),
+        });
+    }
+    state.answered.fetch_add(1, Ordering::SeqCst);
+    if reply.status == 200 {
+        state.answered_ok.fetch_add(1, Ordering::SeqCst);
+    }
 
     let mut response = http::Response::builder().status(reply.status);
     if reply.status == 200 {
@@ -441,6 +479,7 @@ async fn handle(
 /// What APNs would answer, and whether the provider token was valid.
 fn evaluate(
     state: &State,
+    conn: &ConnState,
     parts: &http::request::Parts,
     token: &str,
     payload: &[u8],
@@ -453,7 +492,7 @@ fn evaluate(
     if !parts.uri.path().starts_with("/3/device/") || token.is_empty() {
         return fail(404, "BadPath");
     }
-    if let Err(reason) = verify_provider_token(state, header("authorization")) {
+    if let Err(reason) = verify_provider_token(state, conn, header("authorization")) {
         return fail(403, reason);
     }
     let bad = |status, reason| (ApnsReply::status(status, Some(reason)), true);
@@ -514,7 +553,11 @@ fn evaluate(
     (ApnsReply::ok(), true)
 }
 
-fn verify_provider_token(state: &State, authorization: Option<&str>) -> Result<(), &'static str> {
+fn verify_provider_token(
+    state: &State,
+    conn: &ConnState,
+    authorization: Option<&str>,
+) -> Result<(), &'static str> {
     let jwt = authorization
         .and_then(|a| a.strip_prefix("bearer "))
         .ok_or("MissingProviderToken")?;
@@ -525,8 +568,12 @@ fn verify_provider_token(state: &State, authorization: Option<&str>) -> Result<(
     if jws.claims["iss"] != state.team_id.as_str() {
         return Err("InvalidProviderToken");
     }
-    if !verify_es256(&jws, &state.public_key) {
-        return Err("InvalidProviderToken");
+    let verified = conn.verified_jwt.lock().unwrap().as_deref() == Some(jwt);
+    if !verified {
+        if !verify_es256(&jws, &state.public_key) {
+            return Err("InvalidProviderToken");
+        }
+        *conn.verified_jwt.lock().unwrap() = Some(jwt.to_string());
     }
     let iat = jws.claims["iat"].as_u64().ok_or("InvalidProviderToken")?;
     let now = state.clock.unix();
