@@ -47,12 +47,15 @@ fn failure<'a>(status: &'a Value, device_id: &Value) -> &'a Value {
         .unwrap_or_else(|| panic!("no failure for {device_id} in {status}"))
 }
 
-#[tokio::test]
-async fn apns_delivers_prunes_dead_tokens_and_gives_up_after_max_attempts() {
-    let apns = FakeApns::start().await;
-    let ca = tempfile::NamedTempFile::new().unwrap();
+/// `runway serve` sending iOS pushes to `apns` (its CA trusted through
+/// `push.ca_file`, written to `ca`), plus `extra` settings.
+async fn apns_app(
+    apns: &FakeApns,
+    ca: &tempfile::NamedTempFile,
+    extra: impl FnOnce(&mut runway_core::Config),
+) -> TestApp {
     std::fs::write(ca.path(), apns.ca_pem()).unwrap();
-    let app = TestApp::spawn_with(
+    TestApp::spawn_with(
         |c| {
             c.push.ios = "apns".into();
             c.push.apns_key = Some(runway_core::Secret::new(apns.key_pem()));
@@ -62,12 +65,19 @@ async fn apns_delivers_prunes_dead_tokens_and_gives_up_after_max_attempts() {
             c.push.apns_url = apns.url();
             c.push.apns_sandbox_url = apns.url();
             c.push.ca_file = Some(ca.path().to_path_buf());
-            c.push.max_attempts = 2;
             c.push.retry_base_ms = 10;
+            extra(c);
         },
         |r| r,
     )
-    .await;
+    .await
+}
+
+#[tokio::test]
+async fn apns_delivers_prunes_dead_tokens_and_gives_up_after_max_attempts() {
+    let apns = FakeApns::start().await;
+    let ca = tempfile::NamedTempFile::new().unwrap();
+    let app = apns_app(&apns, &ca, |c| c.push.max_attempts = 2).await;
     let key = api_key(&app).await;
     let kim = app.register("kim@example.com").await;
     let lee = app.register("lee@example.com").await;
@@ -210,21 +220,7 @@ async fn apns_delivers_prunes_dead_tokens_and_gives_up_after_max_attempts() {
 async fn apns_retry_after_is_honoured_before_the_next_attempt() {
     let apns = FakeApns::start().await;
     let ca = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(ca.path(), apns.ca_pem()).unwrap();
-    let app = TestApp::spawn_with(
-        |c| {
-            c.push.ios = "apns".into();
-            c.push.apns_key = Some(runway_core::Secret::new(apns.key_pem()));
-            c.push.apns_key_id = apns.key_id();
-            c.push.apns_team_id = apns.team_id();
-            c.push.apns_topic = "com.example.app".into();
-            c.push.apns_url = apns.url();
-            c.push.ca_file = Some(ca.path().to_path_buf());
-            c.push.retry_base_ms = 10;
-        },
-        |r| r,
-    )
-    .await;
+    let app = apns_app(&apns, &ca, |_| {}).await;
     let key = api_key(&app).await;
     let user = app.register("mia@example.com").await;
     let jwt = token(&user, "access_token");
