@@ -13,7 +13,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use base64::Engine as _;
 use runway_core::Config;
-use runway_push::{Outcome, Provider};
+use runway_push::Provider;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
@@ -27,8 +27,6 @@ pub struct Push {
     /// SNS mobile push, when iOS or Android is routed through it: devices
     /// then need a platform endpoint, made at registration.
     pub sns: Option<Arc<runway_push::Sns>>,
-    /// The VAPID public key browsers subscribe with, when Web Push is on.
-    pub vapid_public_key: Option<String>,
 }
 
 impl Push {
@@ -97,7 +95,6 @@ impl Push {
             "sns" => sns.clone().context("SNS provider")?,
             _ => log.clone(),
         };
-        let mut vapid_public_key = None;
         let web: Arc<dyn Provider> = match p.provider_for("web") {
             "webpush" => {
                 let wp = runway_push::WebPush::new(runway_push::WebPushConfig {
@@ -112,7 +109,6 @@ impl Push {
                     ca_pem: ca_pem.clone(),
                 })
                 .context("push.vapid_private_key")?;
-                vapid_public_key = Some(wp.vapid_public_key());
                 Arc::new(wp)
             }
             _ => log.clone(),
@@ -128,7 +124,6 @@ impl Push {
             android,
             web,
             sns,
-            vapid_public_key,
         })
     }
 
@@ -316,16 +311,6 @@ pub fn generate_api_key() -> (String, String) {
 /// (no password-style stretching needed).
 pub fn api_key_hash(key: &str) -> String {
     hex::encode(Sha256::digest(key.as_bytes()))
-}
-
-/// A short label of an outcome for metrics and the delivery record.
-pub fn outcome_reason(outcome: &Outcome) -> &str {
-    match outcome {
-        Outcome::Delivered { .. } => "delivered",
-        Outcome::Retry { reason, .. }
-        | Outcome::Failed { reason }
-        | Outcome::Unregistered { reason, .. } => reason,
-    }
 }
 
 #[cfg(test)]

@@ -788,27 +788,6 @@ impl Db {
         Ok(n == 1)
     }
 
-    /// Defer a `pending` delivery (quiet hours) without counting an attempt.
-    pub async fn defer_delivery(
-        &self,
-        notification: Uuid,
-        device: Uuid,
-        not_before: i64,
-        now: i64,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE deliveries SET not_before = ?, updated_at = ? \
-             WHERE notification_id = ? AND device_id = ? AND status = 'pending'",
-        )
-        .bind(not_before)
-        .bind(now)
-        .bind(notification.to_string())
-        .bind(device.to_string())
-        .execute(self.pool())
-        .await?;
-        Ok(())
-    }
-
     /// Deliveries that should have been handled by `before` and were not:
     /// `pending` and due (their job was dead-lettered or lost) or
     /// `sending` (their run died), untouched since `before`. By

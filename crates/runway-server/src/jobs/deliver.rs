@@ -76,6 +76,30 @@ pub fn push_device(d: &Device) -> runway_push::Device {
 }
 
 impl DeliverBatch {
+    /// Record how a claimed delivery ended.
+    async fn finish(
+        &self,
+        ctx: &AppState,
+        device_id: Uuid,
+        status: Finished,
+        provider: &str,
+        reason: Option<&str>,
+        provider_id: Option<&str>,
+    ) -> Result<(), JobError> {
+        ctx.db
+            .finish_delivery(
+                self.notification_id,
+                device_id,
+                status,
+                Some(provider),
+                reason,
+                provider_id,
+                runway_store::now_ms(),
+            )
+            .await?;
+        Ok(())
+    }
+
     /// A claim older than this belongs to a run that died mid-send.
     fn stale_after(ctx: &AppState) -> i64 {
         (ctx.config.push.request_timeout_secs as i64 * 2 + 5) * 1000
@@ -158,32 +182,21 @@ impl DeliverBatch {
         match outcome {
             Outcome::Delivered { provider_id } => {
                 ctx.metrics.push_sent.get_or_create(&labels).inc();
-                ctx.db
-                    .finish_delivery(
-                        nid,
-                        device_id,
-                        Finished::Sent,
-                        Some(name),
-                        None,
-                        provider_id.as_deref(),
-                        now,
-                    )
-                    .await?;
+                self.finish(
+                    ctx,
+                    device_id,
+                    Finished::Sent,
+                    name,
+                    None,
+                    provider_id.as_deref(),
+                )
+                .await?;
                 Ok(Step::Done)
             }
             Outcome::Failed { reason } => {
                 failed(&reason);
                 tracing::info!(device_id = %device_id, provider = name, reason, "push delivery failed permanently");
-                ctx.db
-                    .finish_delivery(
-                        nid,
-                        device_id,
-                        Finished::Failed,
-                        Some(name),
-                        Some(&reason),
-                        None,
-                        now,
-                    )
+                self.finish(ctx, device_id, Finished::Failed, name, Some(&reason), None)
                     .await?;
                 Ok(Step::Done)
             }
@@ -198,30 +211,12 @@ impl DeliverBatch {
                     ctx.metrics.push_pruned.get_or_create(&labels).inc();
                     tracing::info!(device_id = %device_id, provider = name, reason, "device token pruned");
                     super::remove_sns_endpoint(ctx, &device).await;
-                    ctx.db
-                        .finish_delivery(
-                            nid,
-                            device_id,
-                            Finished::Pruned,
-                            Some(name),
-                            Some(&reason),
-                            None,
-                            now,
-                        )
+                    self.finish(ctx, device_id, Finished::Pruned, name, Some(&reason), None)
                         .await?;
                 } else {
                     // Registered again after the provider saw it die: keep it.
                     let reason = format!("{reason} (token registered again since; kept)");
-                    ctx.db
-                        .finish_delivery(
-                            nid,
-                            device_id,
-                            Finished::Failed,
-                            Some(name),
-                            Some(&reason),
-                            None,
-                            now,
-                        )
+                    self.finish(ctx, device_id, Finished::Failed, name, Some(&reason), None)
                         .await?;
                 }
                 Ok(Step::Done)
@@ -236,16 +231,7 @@ impl DeliverBatch {
                 if claimed.attempts >= cfg.max_attempts {
                     let reason = format!("{reason} (gave up after {} attempts)", claimed.attempts);
                     tracing::warn!(device_id = %device_id, provider = name, reason, "push delivery dead-lettered");
-                    ctx.db
-                        .finish_delivery(
-                            nid,
-                            device_id,
-                            Finished::Failed,
-                            Some(name),
-                            Some(&reason),
-                            None,
-                            now,
-                        )
+                    self.finish(ctx, device_id, Finished::Failed, name, Some(&reason), None)
                         .await?;
                     return Ok(Step::Done);
                 }

@@ -16,6 +16,7 @@ use uuid::Uuid;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::extract::{AppJson, CurrentUser};
 use crate::push::token_hash;
+use crate::routes::auth::rfc3339;
 use crate::state::AppState;
 
 /// Most devices listed for one account.
@@ -68,12 +69,6 @@ pub struct DeviceView {
     pub created_at: String,
     /// When the token was last registered (RFC 3339).
     pub updated_at: String,
-}
-
-pub(crate) fn rfc3339(ms: i64) -> String {
-    jiff::Timestamp::from_millisecond(ms)
-        .map(|t| t.to_string())
-        .unwrap_or_default()
 }
 
 impl From<&Device> for DeviceView {

@@ -90,8 +90,6 @@ pub struct UploadGrant {
     pub expires_at: String,
 }
 
-const MAX_PAGE: u32 = 100;
-
 fn query_error(e: impl std::fmt::Display) -> ApiError {
     ApiError::bad_request("invalid_query", e.to_string())
 }
@@ -570,20 +568,7 @@ pub async fn list_media(
     params: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<MediaPage>> {
     let Query(params) = params.map_err(query_error)?;
-    let limit = params.limit.unwrap_or(20);
-    if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(ApiError::bad_request(
-            "invalid_query",
-            format!("limit must be 1 to {MAX_PAGE}"),
-        ));
-    }
-    let before = match params.cursor.as_deref() {
-        None | Some("") => None,
-        Some(c) => Some(
-            Uuid::parse_str(c)
-                .map_err(|_| ApiError::bad_request("invalid_cursor", "unknown cursor"))?,
-        ),
-    };
+    let (before, limit) = crate::routes::page(params.cursor.as_deref(), params.limit)?;
     let mut rows = state.db.list_media(user.id, before, limit + 1).await?;
     let next_cursor = if rows.len() > limit as usize {
         rows.truncate(limit as usize);

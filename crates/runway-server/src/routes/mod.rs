@@ -44,6 +44,32 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(notifications::inbox))
 }
 
+/// A page request: `cursor` (the last id of the previous page) and
+/// `limit` (1 to 100, default 20), with 400 `invalid_query` /
+/// `invalid_cursor` for bad values.
+pub(crate) fn page(
+    cursor: Option<&str>,
+    limit: Option<u32>,
+) -> crate::error::ApiResult<(Option<uuid::Uuid>, u32)> {
+    use crate::error::ApiError;
+    const MAX_PAGE: u32 = 100;
+    let limit = limit.unwrap_or(20);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            format!("limit must be 1 to {MAX_PAGE}"),
+        ));
+    }
+    let before = match cursor {
+        None | Some("") => None,
+        Some(c) => Some(
+            uuid::Uuid::parse_str(c)
+                .map_err(|_| ApiError::bad_request("invalid_cursor", "unknown cursor"))?,
+        ),
+    };
+    Ok((before, limit))
+}
+
 /// Lift the global body limit on a route that enforces its own.
 fn unlimited_body(
     (schemas, paths, router): UtoipaMethodRouter<AppState>,

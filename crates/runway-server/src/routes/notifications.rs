@@ -18,7 +18,8 @@ use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::extract::{AppJson, CurrentUser};
 use crate::jobs::FanOut;
 use crate::push::{Content, LocalizedText, PriorityName, QuietHours, api_key_hash, parse_hhmm};
-use crate::routes::devices::{rfc3339, valid_topic};
+use crate::routes::auth::rfc3339;
+use crate::routes::devices::valid_topic;
 use crate::state::AppState;
 
 /// Most user or device ids in one request (use a topic for more).
@@ -536,20 +537,7 @@ pub async fn inbox(
 ) -> ApiResult<Json<Inbox>> {
     let Query(params) =
         params.map_err(|e| ApiError::bad_request("invalid_query", e.to_string()))?;
-    let limit = params.limit.unwrap_or(20);
-    if !(1..=100).contains(&limit) {
-        return Err(ApiError::bad_request(
-            "invalid_query",
-            "limit must be 1 to 100",
-        ));
-    }
-    let before = match params.cursor.as_deref() {
-        None | Some("") => None,
-        Some(c) => Some(
-            Uuid::parse_str(c)
-                .map_err(|_| ApiError::bad_request("invalid_cursor", "unknown cursor"))?,
-        ),
-    };
+    let (before, limit) = crate::routes::page(params.cursor.as_deref(), params.limit)?;
     let locale = state
         .db
         .list_devices(user.id, 100)
