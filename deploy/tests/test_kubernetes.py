@@ -9,6 +9,7 @@ import subprocess
 
 import kubernetes_validate
 import pytest
+import yaml
 
 from conftest import DEPLOY, K8S, OVERLAYS, TEST_DIGEST, TEST_REPOSITORY, find, one, render
 
@@ -361,6 +362,32 @@ def test_production_settings(docs):
     assert cfg["RUNWAY_HTTP__HSTS"] == "true"
     assert cfg["RUNWAY_STORAGE_URL"].startswith("s3://")
     assert re.fullmatch(r"https://sqs\.[a-z0-9-]+\.amazonaws\.com/\d{12}/[\w-]+", cfg["RUNWAY_QUEUE_URL"])
+
+
+def test_media_processor_settings(docs):
+    """The checks runway_core::Config::validate makes on media.processor, on
+    the rendered configuration (Terraform's kustomize_env sets both keys)."""
+    cfg = config(docs)
+    assert cfg["RUNWAY_MEDIA__PROCESSOR"] in ("worker", "lambda")
+    if cfg["RUNWAY_MEDIA__PROCESSOR"] == "lambda":
+        assert cfg["RUNWAY_STORAGE_URL"].startswith("s3://"), "the thumbnail Lambda is triggered by S3 events"
+        assert re.fullmatch(
+            r"https://sqs\.[a-z0-9-]+\.amazonaws\.com/\d{12}/runway-[a-z]+-thumbnail-results", cfg["RUNWAY_MEDIA__RESULTS_QUEUE_URL"]
+        )
+        # The results queue lives in the same account and region as the job queue.
+        assert cfg["RUNWAY_MEDIA__RESULTS_QUEUE_URL"].rsplit("/", 1)[0] == cfg["RUNWAY_QUEUE_URL"].rsplit("/", 1)[0]
+
+
+def test_base_defaults_to_the_worker_processor():
+    """Without an overlay value the pods make thumbnails themselves."""
+    base = yaml.safe_load((K8S / "base" / "kustomization.yaml").read_text())
+    literals = dict(l.split("=", 1) for g in base["configMapGenerator"] if g["name"] == "runway-config" for l in g["literals"])
+    assert literals["RUNWAY_MEDIA__PROCESSOR"] == "worker"
+    assert literals["RUNWAY_MEDIA__RESULTS_QUEUE_URL"] == "https://set-by-overlay"
+    component = yaml.safe_load((K8S / "components" / "aws-env" / "kustomization.yaml").read_text())
+    replaced = {r["source"]["fieldPath"]: r["targets"] for r in component["replacements"]}
+    for key in ("RUNWAY_MEDIA__PROCESSOR", "RUNWAY_MEDIA__RESULTS_QUEUE_URL"):
+        assert replaced[f"data.{key}"] == [{"select": {"kind": "ConfigMap", "name": "runway-config"}, "fieldPaths": [f"data.{key}"]}]
 
 
 def test_roles(docs):

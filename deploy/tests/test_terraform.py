@@ -205,7 +205,7 @@ def test_media_bucket_is_private_with_lifecycle():
             assert block[key] is True, f"{name}.{key}"
     lifecycle = json.dumps(blocks(media, "resource", "aws_s3_bucket_lifecycle_configuration")["media"])
     assert "abort_incomplete_multipart_upload" in lifecycle
-    assert "var.uploads_prefix" in lifecycle
+    assert "${local.uploads_prefix}" in lifecycle, "abandoned uploads expire under <storage_prefix>/uploads/"
     cdn = blocks(media, "resource", "aws_cloudfront_distribution")["media"]
     assert cdn["origin"][0]["origin_access_control_id"]
     assert cdn["default_cache_behavior"][0]["trusted_key_groups"]
@@ -277,6 +277,236 @@ def test_lambdas_plug_in_by_zip_path():
     assert media["dead_letter_config"]
     alert = blocks(hcl_dir(MODULES / "observability"), "resource", "aws_lambda_function")["alert"]
     assert alert["filename"] == "${var.alert_lambda_zip}" and alert["handler"] == "bootstrap"
+
+
+# ---------------------------------------------------------------- Lambdas and their queues
+
+LAMBDA_SRC = TERRAFORM.parents[1] / "crates" / "runway-lambda" / "src"
+MEDIA_BUCKET_ARN = "arn:aws:s3:::runway-test-media-111111111111"
+
+
+def _locals(module: dict) -> dict:
+    found = {}
+    for entry in module.get("locals", []):
+        found.update(entry)
+    return found
+
+
+def _outputs(module: dict) -> dict:
+    found = {}
+    for entry in module.get("output", []):
+        found.update(entry)
+    return found
+
+
+def _variables(module: dict) -> dict:
+    found = {}
+    for entry in module.get("variable", []):
+        found.update(entry)
+    return found
+
+
+def _media_paths(expr: str) -> str:
+    """A media-module S3 expression with the bucket ARN and the prefix locals
+    substituted (storage_prefix at its default), e.g. ".../media/uploads/*"."""
+    media = hcl_dir(MODULES / "media")
+    locals_ = _locals(media)
+    default = _variables(media)["storage_prefix"]["default"]
+    assert locals_["storage_prefix"] == '${trim(var.storage_prefix, "/")}'
+    subs = {
+        "${local.uploads_prefix}": locals_["uploads_prefix"],
+        "${local.storage_prefix}": default.strip("/"),
+        "${var.storage_prefix}": default,
+        "${aws_s3_bucket.media.arn}": MEDIA_BUCKET_ARN,
+    }
+    for ref, value in subs.items():  # uploads_prefix refers to storage_prefix: keep this order
+        expr = expr.replace(ref, value)
+    assert "${" not in expr, f"unresolved reference in {expr}"
+    return expr
+
+
+def _actions_by_resource(doc: dict, prefix: str) -> dict[str, set[str]]:
+    """{resource: actions} of the statements granting actions starting with prefix."""
+    granted: dict[str, set[str]] = {}
+    for s in _statements(doc):
+        assert s.get("effect", "Allow") == "Allow" and "not_actions" not in s and "not_resources" not in s
+        actions = {a for a in s["actions"] if a.startswith(prefix)}
+        if actions:
+            resources = s["resources"] if isinstance(s["resources"], list) else [s["resources"]]
+            for r in resources:
+                granted.setdefault(r, set()).update(actions)
+    return granted
+
+
+def test_media_uploads_prefix_derives_from_the_storage_prefix():
+    media = hcl_dir(MODULES / "media")
+    variables = _variables(media)
+    assert "uploads_prefix" not in variables and "thumbnails_prefix" not in variables
+    assert variables["storage_prefix"]["default"] == "media"
+    # No slash at either end (the prefixes below add their own) and no IAM wildcard.
+    condition = variables["storage_prefix"]["validation"][0]["condition"]
+    pattern = re.fullmatch(r'\$\{can\(regex\("(.+)", var\.storage_prefix\)\)\}', condition).group(1)
+    for prefix, valid in [("media", True), ("a/b", True), ("", False), ("/media", False), ("media/", False), ("me*dia", False), ("a//b", False)]:
+        assert bool(re.search(pattern, prefix)) is valid, prefix
+    assert _media_paths("${local.uploads_prefix}") == "media/uploads/"
+    # The S3 notification (the Lambda's trigger) and the expiry of abandoned
+    # uploads cover exactly the staged uploads.
+    notification = blocks(media, "resource", "aws_s3_bucket_notification")["media"]
+    assert [q["filter_prefix"] for q in notification["queue"]] == ["${local.uploads_prefix}"]
+    rules = blocks(media, "resource", "aws_s3_bucket_lifecycle_configuration")["media"]["rule"]
+    expire = [r for r in rules if r["id"] == "expire-abandoned-uploads"]
+    assert len(expire) == 1 and expire[0]["filter"][0]["prefix"] == "${local.uploads_prefix}"
+    for path in all_tf_files():
+        text = path.read_text()
+        for stale in ("thumbnails_prefix", "var.uploads_prefix", "RUNWAY_MEDIA_UPLOADS_PREFIX", "RUNWAY_ALERT_SECRETS_PREFIX"):
+            assert stale not in text, f"{path}: {stale}"
+
+
+def test_every_sqs_queue_is_encrypted():
+    for path in all_tf_files():
+        for entry in load_hcl(path).get("resource", []):
+            for name, queue in entry.get("aws_sqs_queue", {}).items():
+                assert queue.get("sqs_managed_sse_enabled") is True or queue.get("kms_master_key_id"), f"{path}: {name}"
+
+
+def test_thumbnail_results_queue_and_dlq():
+    media = hcl_dir(MODULES / "media")
+    queues = blocks(media, "resource", "aws_sqs_queue")
+    results, dlq = queues["thumbnail_results"], queues["thumbnail_results_dlq"]
+    assert results["name"] == "${var.name}-thumbnail-results"
+    assert results["sqs_managed_sse_enabled"] is True and dlq["sqs_managed_sse_enabled"] is True
+    assert results["visibility_timeout_seconds"] == 60
+    assert results["message_retention_seconds"] == 4 * 24 * 3600
+    assert results["receive_wait_time_seconds"] == 20
+    assert dlq["message_retention_seconds"] > results["message_retention_seconds"]
+    redrive = results["redrive_policy"]
+    assert "deadLetterTargetArn = aws_sqs_queue.thumbnail_results_dlq.arn" in redrive and "maxReceiveCount = 5" in redrive
+    allow = blocks(media, "resource", "aws_sqs_queue_redrive_allow_policy")["thumbnail_results_dlq"]
+    assert allow["queue_url"] == "${aws_sqs_queue.thumbnail_results_dlq.id}"
+    assert 'redrivePermission = "byQueue"' in allow["redrive_allow_policy"]
+    assert "sourceQueueArns = [aws_sqs_queue.thumbnail_results.arn]" in allow["redrive_allow_policy"]
+    outputs = _outputs(media)
+    assert outputs["thumbnail_results_queue_url"]["value"] == "${aws_sqs_queue.thumbnail_results.url}"
+    assert outputs["thumbnail_results_queue_arn"]["value"] == "${aws_sqs_queue.thumbnail_results.arn}"
+    assert "${aws_sqs_queue.thumbnail_results_dlq.name}" in outputs["dead_letter_queue_names"]["value"], "the results DLQ is alarmed"
+    assert outputs["media_processor"]["value"] == '${local.has_lambda ? "lambda" : "worker"}'
+    assert _locals(media)["has_lambda"] == "${var.thumbnail_lambda_zip != null}"
+
+
+def test_thumbnail_lambda_environment():
+    media = hcl_dir(MODULES / "media")
+    fn = blocks(media, "resource", "aws_lambda_function")["thumbnail"]
+    env = fn["environment"][0]["variables"]
+    assert set(env) == {"RUNWAY_STORAGE_URL", "RUNWAY_MEDIA__RESULTS_QUEUE_URL"}
+    outputs = _outputs(media)
+    # The same storage URL as the pods (output storage_url), so the same keys.
+    assert env["RUNWAY_STORAGE_URL"] == outputs["storage_url"]["value"] == "s3://${aws_s3_bucket.media.bucket}/${var.storage_prefix}"
+    assert env["RUNWAY_MEDIA__RESULTS_QUEUE_URL"] == outputs["thumbnail_results_queue_url"]["value"]
+    assert fn["logging_config"][0]["log_format"] == "JSON"
+    source = (LAMBDA_SRC / "thumbnail.rs").read_text()
+    for name in env:
+        assert name in source, f"the thumbnail function does not read {name}"
+
+
+def test_thumbnail_lambda_permissions():
+    media = hcl_dir(MODULES / "media")
+    doc = blocks(media, "data", "aws_iam_policy_document")["thumbnail"]
+    s3 = {_media_paths(r): actions for r, actions in _actions_by_resource(doc, "s3:").items()}
+    # Reads only staged uploads; writes only processed files under the storage prefix.
+    assert s3 == {
+        f"{MEDIA_BUCKET_ARN}/media/uploads/*": {"s3:GetObject"},
+        f"{MEDIA_BUCKET_ARN}/media/private/*": {"s3:PutObject"},
+        f"{MEDIA_BUCKET_ARN}/media/public/*": {"s3:PutObject"},
+    }
+    sqs = _actions_by_resource(doc, "sqs:")
+    assert sqs == {
+        "${aws_sqs_queue.uploads.arn}": {
+            "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes",
+        },
+        "${aws_sqs_queue.uploads_dlq.arn}": {"sqs:SendMessage"},
+        "${aws_sqs_queue.thumbnail_results.arn}": {"sqs:SendMessage"},
+    }
+    assert _actions_by_resource(doc, "kms:") == {"${aws_kms_key.media.arn}": {"kms:Decrypt", "kms:GenerateDataKey"}}
+    for s in _statements(doc):
+        assert "*" not in s["resources"], s["sid"]
+
+
+def test_worker_role_consumes_thumbnail_results():
+    iam = hcl_dir(MODULES / "iam")
+    assert _variables(iam)["thumbnail_results_queue_arn"]["type"] == "string"
+    docs = blocks(iam, "data", "aws_iam_policy_document")
+    consume = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"}
+    worker = _actions_by_resource(docs["worker"], "sqs:")
+    assert worker.get("${var.thumbnail_results_queue_arn}") == consume
+    assert "${var.thumbnail_results_queue_arn}" not in _actions_by_resource(docs["api"], "sqs:")
+    for env in ENVS:
+        calls = module_calls(hcl_dir(TERRAFORM / "envs" / env))
+        assert calls["iam"]["thumbnail_results_queue_arn"] == "${module.media.thumbnail_results_queue_arn}", env
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_kustomize_env_configures_the_media_processor(env):
+    env_tf = hcl_dir(TERRAFORM / "envs" / env)
+    text = next(l["kustomize_env"] for l in env_tf["locals"] if "kustomize_env" in l)
+    lines = {line.strip() for line in text.splitlines()}
+    assert "RUNWAY_MEDIA__PROCESSOR=${module.media.media_processor}" in lines
+    assert "RUNWAY_MEDIA__RESULTS_QUEUE_URL=${module.media.thumbnail_results_queue_url}" in lines
+    # media.processor = lambda needs S3 storage (runway_core::Config::validate).
+    assert "RUNWAY_STORAGE_URL=${module.media.storage_url}" in lines
+
+
+def test_alert_lambda_runs_one_instance_with_json_logs():
+    fn = blocks(hcl_dir(MODULES / "observability"), "resource", "aws_lambda_function")["alert"]
+    assert fn["reserved_concurrent_executions"] == 1, "flap detection needs every alarm in one instance's memory"
+    assert fn["logging_config"][0]["log_format"] == "JSON"
+    assert fn["environment"][0]["variables"] == "${local.alert_environment}"
+    preconditions = [p for lc in fn.get("lifecycle", []) for p in lc.get("precondition", [])]
+    assert any(p["condition"] == "${local.alert_has_target}" for p in preconditions), "a zip without a target must not apply"
+
+
+def test_alert_lambda_environment_names_are_read_by_the_function():
+    module = hcl_dir(MODULES / "observability")
+    locals_ = _locals(module)
+    env = locals_["alert_environment"]
+    names = set(re.findall(r"\b(RUNWAY_[A-Z_]+)\s*=", env))
+    assert names == {"RUNWAY_ALERT_ENVIRONMENT", "RUNWAY_ALERT_SLACK_WEBHOOK_SECRET_ARN", "RUNWAY_ALERT_WEBHOOK_SECRET_ARN"}
+    assert "var.alert_slack_webhook_secret_arn == null ? {}" in env and "var.alert_webhook_secret_arn == null ? {}" in env
+    assert env.rstrip("})").endswith("var.alert_lambda_environment"), "extras are merged last"
+    source = (LAMBDA_SRC / "alert.rs").read_text()
+    targets = set(locals_["alert_target_vars"])
+    assert targets == {
+        "RUNWAY_ALERT_SLACK_WEBHOOK_URL", "RUNWAY_ALERT_SLACK_WEBHOOK_SECRET_ARN",
+        "RUNWAY_ALERT_WEBHOOK_URL", "RUNWAY_ALERT_WEBHOOK_SECRET_ARN",
+    }
+    for name in names | targets:
+        assert f'"{name}"' in source, f"the alert function does not read {name}"
+    variables = _variables(module)
+    for var in ("alert_slack_webhook_secret_arn", "alert_webhook_secret_arn"):
+        assert variables[var]["default"] is None
+        assert variables[var].get("validation"), f"{var}: a full secret ARN, or IAM never matches it"
+
+
+def test_alert_lambda_reads_only_the_configured_secrets():
+    module = hcl_dir(MODULES / "observability")
+    doc = blocks(module, "data", "aws_iam_policy_document")["alert"]
+    for s in _statements(doc):
+        assert not any(a.startswith("secretsmanager:") for a in s["actions"]), f"{s['sid']}: secret access must be the conditional statement"
+    dynamic = [d["statement"] for d in doc.get("dynamic", []) if "statement" in d]
+    assert len(dynamic) == 1
+    secrets = dynamic[0]
+    assert secrets["for_each"] == "${length(local.alert_secret_arns) > 0 ? [local.alert_secret_arns] : []}", "no statement without secrets"
+    content = secrets["content"][0]
+    assert content["actions"] == ["secretsmanager:GetSecretValue"]
+    assert content["resources"] == "${statement.value}"
+    assert _locals(module)["alert_secret_arns"] == "${compact([var.alert_slack_webhook_secret_arn, var.alert_webhook_secret_arn])}"
+    assert "secret:*" not in (MODULES / "observability" / "main.tf").read_text()
+    for env in ENVS:
+        env_tf = hcl_dir(TERRAFORM / "envs" / env)
+        call = module_calls(env_tf)["observability"]
+        declared = _variables(env_tf)
+        for var in ("alert_slack_webhook_secret_arn", "alert_webhook_secret_arn"):
+            assert call[var] == f"${{var.{var}}}", f"{env}: {var}"
+            assert declared[var]["default"] is None, f"{env}: {var}"
 
 
 # ---------------------------------------------------------------- providers and state

@@ -166,6 +166,13 @@ pub struct MediaConfig {
     pub max_wait_secs: u64,
     /// Images decoded at once by one process; 0 for one per CPU core.
     pub processing_concurrency: usize,
+    /// Who turns uploads into variants: `worker` (runway's job queue) or
+    /// `lambda` (the thumbnail Lambda, triggered by S3; needs s3:// storage
+    /// and `media.results_queue_url`).
+    pub processor: String,
+    /// SQS queue URL the thumbnail Lambda reports results on; runway's
+    /// worker consumes it when `media.processor` is `lambda`.
+    pub results_queue_url: String,
 }
 
 impl Default for MediaConfig {
@@ -183,6 +190,8 @@ impl Default for MediaConfig {
             upload_url_ttl_secs: 900,
             max_wait_secs: 15,
             processing_concurrency: 0,
+            processor: "worker".into(),
+            results_queue_url: String::new(),
         }
     }
 }
@@ -801,6 +810,28 @@ impl Config {
                 "media.max_wait_secs",
                 "must be shorter than http.request_timeout_secs",
             ));
+        }
+        match media.processor.as_str() {
+            "worker" => {}
+            "lambda" => {
+                if !self.storage_url.starts_with("s3://") {
+                    return Err(invalid(
+                        "media.processor",
+                        "`lambda` needs S3 storage (storage_url = s3://BUCKET/PREFIX): S3 events trigger the function",
+                    ));
+                }
+                if !(media.results_queue_url.starts_with("https://")
+                    || media.results_queue_url.starts_with("http://"))
+                {
+                    return Err(invalid(
+                        "media.results_queue_url",
+                        "`media.processor = lambda` needs the SQS queue URL the function reports on",
+                    ));
+                }
+            }
+            _ => {
+                return Err(invalid("media.processor", "expected `worker` or `lambda`"));
+            }
         }
         Ok(())
     }

@@ -1,4 +1,5 @@
-//! The pooled HTTP(S) client used by FCM and Web Push.
+//! The pooled HTTP(S) client used by FCM and Web Push (and by the alert
+//! Lambda for its webhooks).
 //!
 //! hyper-util's pooled client over hyper-rustls, with a rustls config built
 //! on an explicit provider (see `tls`). reqwest is deliberately not used:
@@ -21,26 +22,26 @@ use crate::{PushError, tls};
 /// Largest response body read from a provider.
 const MAX_RESPONSE_BODY: usize = 64 * 1024;
 
-pub(crate) struct HttpClient {
+pub struct HttpClient {
     client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
     timeout: Duration,
 }
 
-pub(crate) struct HttpResponse {
+pub struct HttpResponse {
     pub status: u16,
     pub headers: http::HeaderMap,
     pub body: Bytes,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum HttpError {
+pub enum HttpError {
     Timeout,
     Connect,
     Io,
 }
 
 impl HttpError {
-    pub(crate) fn reason(self) -> &'static str {
+    pub fn reason(self) -> &'static str {
         match self {
             HttpError::Timeout => "timeout",
             HttpError::Connect => "connection_error",
@@ -50,7 +51,8 @@ impl HttpError {
 }
 
 impl HttpClient {
-    pub(crate) fn new(ca_pem: Option<&str>, timeout: Duration) -> Result<HttpClient, PushError> {
+    /// `ca_pem`: extra trusted roots (PEM) besides the WebPKI ones.
+    pub fn new(ca_pem: Option<&str>, timeout: Duration) -> Result<HttpClient, PushError> {
         let tls = tls::client_config(ca_pem, &[])?;
         let mut http = HttpConnector::new();
         http.enforce_http(false);
@@ -72,7 +74,7 @@ impl HttpClient {
 
     /// Send a request and read the (size-limited) response, all within the
     /// configured timeout.
-    pub(crate) async fn request(
+    pub async fn request(
         &self,
         request: http::Request<Full<Bytes>>,
     ) -> Result<HttpResponse, HttpError> {

@@ -27,7 +27,7 @@ mod apns;
 mod clock;
 mod error;
 mod fcm;
-mod http;
+pub mod http;
 mod jwt;
 mod log;
 mod retry;

@@ -164,13 +164,21 @@ impl Runway {
         router(self.state.clone())
     }
 
-    /// Housekeeping that worker processes run on a timer (idempotent, so
-    /// every worker may run it): stalled-work recovery, device-token aging.
+    /// Background loops of worker processes (each safe to run in every
+    /// worker): housekeeping on a timer (stalled-work recovery, device-token
+    /// aging) and, with `media.processor = "lambda"`, recording the
+    /// thumbnail Lambda's reports.
     fn start_periodic(&self, cancel: &CancellationToken) {
         tokio::spawn(crate::jobs::housekeeping(
             self.state.clone(),
             cancel.clone(),
         ));
+        if self.state.config.media.processor == "lambda" {
+            tokio::spawn(crate::thumbnail_reports::consume(
+                self.state.clone(),
+                cancel.clone(),
+            ));
+        }
     }
 
     fn worker(&self) -> Worker<AppState> {

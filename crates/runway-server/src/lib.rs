@@ -17,6 +17,7 @@ pub mod push;
 pub mod routes;
 pub mod state;
 pub mod telemetry;
+pub mod thumbnail_reports;
 
 pub use app::{Runway, ServeOptions, router, shutdown_signal};
 pub use state::AppState;

@@ -1,41 +1,26 @@
-//! Media glue between the HTTP routes, the processing job and the pure
-//! pipeline (`runway-media`): object-key layout, pipeline settings from
-//! configuration, running the pipeline off the async runtime, and turning a
-//! record into what clients see (with signed or stable URLs).
+//! Media glue between the HTTP routes, the processing job, the thumbnail
+//! Lambda's reports and the database: running the pipeline off the async
+//! runtime, recording a run's [`Report`], and turning a record into what
+//! clients see (with signed or stable URLs).
 //!
-//! # Object keys
-//!
-//! - `uploads/<user>/<media>`: the upload as received, never served, deleted
-//!   once processing ends (the S3 lifecycle rule expires leftovers).
-//! - `private/<user>/<media>/<name>-<hash>.<ext>`: the processed original
-//!   and each variant of private media, served only through expiring
-//!   signed URLs.
-//! - `public/<user>/<media>/<name>-<hash>.<ext>`: the same for public media,
-//!   served at stable URLs.
-//!
-//! `<hash>` is a SHA-256 prefix of the file's bytes: content addressed, so
-//! every file is immutable and cacheable for a year, and a job that runs
-//! twice writes the same keys.
+//! The object-key layout and the job itself live in `runway-thumbnail`,
+//! shared with the Lambda.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
-use bytes::Bytes;
-use runway_core::config::MediaConfig;
 use runway_core::domain::UserId;
-use runway_media::{Fit, Format, Limits, Preset};
-use runway_store::media::{Media, StoredFile, Visibility};
+use runway_media::Limits;
+use runway_store::media::{Media, MediaStatus, Processed, StoredFile, Visibility};
+use runway_thumbnail::{File, Outcome, Report, Upload};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::state::AppState;
 
-/// `Cache-Control` of every processed file: content addressed, so immutable.
-pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+pub use runway_thumbnail::keys::{account_prefixes, etag_of_key, files_prefix, parse_file_key};
+pub use runway_thumbnail::{IMMUTABLE, Output, on_demand_preset};
 
 /// Content types a direct upload may declare (what the pipeline accepts).
 pub const ACCEPTED_TYPES: [&str; 6] = [
@@ -47,165 +32,14 @@ pub const ACCEPTED_TYPES: [&str; 6] = [
     "image/heif",
 ];
 
-pub fn upload_key(user: UserId, media: Uuid) -> String {
-    format!("uploads/{user}/{media}")
-}
-
-/// Where the processed files of one media item live.
-pub fn files_prefix(visibility: Visibility, user: UserId, media: Uuid) -> String {
-    format!("{}/{user}/{media}/", visibility.as_str())
-}
-
-/// Every prefix holding an account's objects (account deletion).
-pub fn account_prefixes(user: UserId) -> [String; 4] {
-    [
-        format!("uploads/{user}/"),
-        format!("private/{user}/"),
-        format!("public/{user}/"),
-        // Layout of earlier versions.
-        format!("users/{user}/"),
-    ]
-}
-
-/// The content-addressed key of one processed file.
-pub fn file_key(prefix: &str, name: &str, bytes: &[u8], content_type: &str) -> String {
-    let hash = hex::encode(&Sha256::digest(bytes)[..8]);
-    format!(
-        "{prefix}{name}-{hash}.{}",
-        runway_media::file_extension(content_type)
-    )
-}
-
-/// Parse `<visibility>/<user>/<media>/<file>` (a processed file's key).
-pub fn parse_file_key(key: &str) -> Option<(Visibility, UserId, Uuid)> {
-    let mut parts = key.split('/');
-    let visibility = match parts.next()? {
-        "private" => Visibility::Private,
-        "public" => Visibility::Public,
-        _ => return None,
-    };
-    let user = UserId::parse(parts.next()?).ok()?;
-    let media = Uuid::parse_str(parts.next()?).ok()?;
-    let file = parts.next()?;
-    if file.is_empty() || parts.next().is_some() {
-        return None;
-    }
-    Some((visibility, user, media))
-}
-
-/// The content hash in a processed file's key (its strong ETag).
-pub fn etag_of_key(key: &str) -> Option<String> {
-    let file = key.rsplit('/').next()?;
-    let stem = file.split('.').next()?;
-    let hash = stem.rsplit('-').next()?;
-    (hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit())).then(|| format!("\"{hash}\""))
+/// Where a new upload of `media` is staged.
+pub fn upload_key(user: UserId, visibility: Visibility, media: Uuid) -> String {
+    Upload::new(user, visibility, media).key
 }
 
 /// The pipeline's limits from configuration.
-pub fn limits(config: &MediaConfig) -> Limits {
-    Limits {
-        max_pixels: config.max_pixels,
-        max_width: config.max_side,
-        max_height: config.max_side,
-        max_frames: config.max_frames,
-        max_bytes: config.max_upload_bytes,
-    }
-}
-
-fn format(config: &MediaConfig) -> Format {
-    match config.variant_format.as_str() {
-        "jpeg" => Format::Jpeg {
-            quality: config.variant_quality,
-        },
-        _ => Format::WebP {
-            quality: config.variant_quality,
-        },
-    }
-}
-
-/// `thumb`, `small` and `large` in the configured format.
-pub fn presets(config: &MediaConfig) -> Vec<Preset> {
-    let format = format(config);
-    Preset::defaults()
-        .into_iter()
-        .map(|p| p.with_format(format))
-        .collect()
-}
-
-/// The preset of an allowed on-demand size (fit within `w`×`h`).
-pub fn on_demand_preset(config: &MediaConfig, w: u32, h: u32) -> Preset {
-    Preset::new(
-        format!("{w}x{h}"),
-        Fit::Within {
-            width: w,
-            height: h,
-        },
-    )
-    .with_format(format(config))
-}
-
-/// One file the pipeline made, ready to store.
-pub struct Output {
-    pub name: String,
-    pub width: u32,
-    pub height: u32,
-    pub content_type: String,
-    pub bytes: Bytes,
-}
-
-/// Everything processing one upload produced.
-pub struct Pipeline {
-    pub content_type: &'static str,
-    pub width: u32,
-    pub height: u32,
-    pub thumbhash: String,
-    pub dominant_color: String,
-    /// The original to keep (metadata removed unless configured otherwise).
-    pub original: Output,
-    pub variants: Vec<Output>,
-}
-
-/// Run the pipeline on `bytes`: every variant from one decode, plus the
-/// original with its metadata removed. CPU-bound; call it through
-/// [`run_blocking`].
-pub fn run_pipeline(
-    bytes: &[u8],
-    limits: &Limits,
-    presets: &[Preset],
-    keep_original_metadata: bool,
-) -> Result<Pipeline, runway_media::Error> {
-    let processed = runway_media::process(bytes, limits, presets)?;
-    let content_type = processed.kind.mime();
-    let original = if keep_original_metadata {
-        bytes.to_vec()
-    } else {
-        runway_media::strip_metadata(bytes, processed.kind)?
-    };
-    Ok(Pipeline {
-        content_type,
-        width: processed.width,
-        height: processed.height,
-        thumbhash: STANDARD.encode(&processed.placeholder.thumbhash),
-        dominant_color: processed.placeholder.dominant_color.clone(),
-        original: Output {
-            name: "original".into(),
-            width: processed.width,
-            height: processed.height,
-            content_type: content_type.to_string(),
-            bytes: Bytes::from(original),
-        },
-        variants: processed
-            .variants
-            .into_iter()
-            .map(|v| Output {
-                name: v.name,
-                width: v.width,
-                height: v.height,
-                content_type: v.content_type.to_string(),
-                bytes: Bytes::from(v.bytes),
-            })
-            .collect(),
-    })
+pub fn limits(state: &AppState) -> Limits {
+    state.media_settings.limits
 }
 
 /// Run CPU-bound image work on the blocking pool, at most
@@ -223,20 +57,133 @@ pub async fn run_blocking<T: Send + 'static>(
     Ok(tokio::task::spawn_blocking(work).await?)
 }
 
+/// Run the thumbnail job on `upload` in this process, within
+/// `media.processing_concurrency`.
+pub async fn process_here(
+    state: &AppState,
+    upload: &Upload,
+) -> Result<Report, runway_thumbnail::Error> {
+    let _permit = state
+        .media_permits
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|_| runway_thumbnail::Error::Aborted("shutting down".into()))?;
+    runway_thumbnail::process(state.blobs.as_ref(), &state.media_settings, upload).await
+}
+
 /// Store one output under its content-addressed key.
 pub async fn store(state: &AppState, prefix: &str, out: &Output) -> anyhow::Result<StoredFile> {
-    let key = file_key(prefix, &out.name, &out.bytes, &out.content_type);
-    state
-        .blobs
-        .put(&key, out.bytes.clone(), &out.content_type, Some(IMMUTABLE))
-        .await?;
-    Ok(StoredFile {
-        key,
-        width: out.width,
-        height: out.height,
-        content_type: out.content_type.clone(),
-        bytes: out.bytes.len() as u64,
-    })
+    Ok(stored(
+        runway_thumbnail::store_one(state.blobs.as_ref(), prefix, out).await?,
+    ))
+}
+
+fn stored(f: File) -> StoredFile {
+    StoredFile {
+        key: f.key,
+        width: f.width,
+        height: f.height,
+        content_type: f.content_type,
+        bytes: f.bytes,
+    }
+}
+
+/// What recording a report did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recorded {
+    Ready,
+    Failed,
+    /// The record was already final (a duplicate or late report).
+    AlreadyFinal,
+    /// The media was deleted; the report's files were removed.
+    Gone,
+    /// The report does not match the record (another upload, or files
+    /// outside the media's prefix): ignored.
+    Mismatch,
+}
+
+/// Record the result of one run of the thumbnail job, from this process or
+/// from the Lambda. Idempotent: a second report for the same media finds
+/// the record final and only cleans up. The staged upload is deleted once
+/// the record is final.
+pub async fn record(state: &AppState, report: &Report) -> anyhow::Result<Recorded> {
+    let Some(m) = state.db.media_by_id(report.media_id).await? else {
+        // Deleted before or while it was processed: its delete removed what
+        // existed then; remove what this run wrote.
+        for f in report.files() {
+            state.blobs.delete(&f.key).await?;
+        }
+        state.blobs.delete(&report.upload_key).await?;
+        return Ok(Recorded::Gone);
+    };
+    let upload = Upload {
+        key: m.upload_key.clone(),
+        user_id: m.user_id,
+        media_id: m.id,
+        visibility: m.visibility,
+    };
+    if m.user_id != report.user_id
+        || m.upload_key != report.upload_key
+        || !report.files_belong_to(&upload)
+    {
+        tracing::warn!(media_id = %m.id, "ignoring a thumbnail report that does not match its media");
+        return Ok(Recorded::Mismatch);
+    }
+    if matches!(m.status, MediaStatus::Ready | MediaStatus::Failed) {
+        state.blobs.delete(&m.upload_key).await?;
+        return Ok(Recorded::AlreadyFinal);
+    }
+    let now = runway_store::now_ms();
+    let recorded = match &report.outcome {
+        Outcome::Ready {
+            content_type,
+            width,
+            height,
+            thumbhash,
+            dominant_color,
+            original,
+            variants,
+        } => {
+            let processed = Processed {
+                width: *width,
+                height: *height,
+                thumbhash: thumbhash.clone(),
+                dominant_color: dominant_color.clone(),
+                original: stored(original.clone()),
+                variants: variants
+                    .iter()
+                    .map(|(name, f)| (name.clone(), stored(f.clone())))
+                    .collect(),
+            };
+            let done = state
+                .db
+                .mark_media_ready(m.id, content_type, &processed, now)
+                .await?;
+            if !done && state.db.media_by_id(m.id).await?.is_none() {
+                // Deleted between the two reads: remove what this run wrote.
+                for f in report.files() {
+                    state.blobs.delete(&f.key).await?;
+                }
+                state.blobs.delete(&m.upload_key).await?;
+                return Ok(Recorded::Gone);
+            }
+            if done {
+                Recorded::Ready
+            } else {
+                Recorded::AlreadyFinal
+            }
+        }
+        Outcome::Failed { code, detail } => {
+            if state.db.mark_media_failed(m.id, code, detail, now).await? {
+                Recorded::Failed
+            } else {
+                Recorded::AlreadyFinal
+            }
+        }
+    };
+    state.blobs.delete(&m.upload_key).await?;
+    Ok(recorded)
 }
 
 /// A processed file as clients see it.
@@ -377,30 +324,4 @@ pub async fn view(state: &AppState, m: &Media) -> Result<MediaView, runway_blob:
             detail: detail.clone(),
         }),
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn file_keys_round_trip() {
-        let user = UserId::new();
-        let media = Uuid::now_v7();
-        let prefix = files_prefix(Visibility::Private, user, media);
-        let key = file_key(&prefix, "thumb", b"abc", "image/webp");
-        assert!(key.ends_with(".webp"));
-        assert_eq!(
-            parse_file_key(&key),
-            Some((Visibility::Private, user, media))
-        );
-        assert_eq!(etag_of_key(&key).unwrap().len(), 18);
-        // Same bytes, same key; other bytes, another key.
-        assert_eq!(key, file_key(&prefix, "thumb", b"abc", "image/webp"));
-        assert_ne!(key, file_key(&prefix, "thumb", b"abd", "image/webp"));
-        assert!(runway_blob::validate_key(&key).is_ok());
-        assert!(parse_file_key(&upload_key(user, media)).is_none());
-        assert!(parse_file_key(&format!("{prefix}a/b")).is_none());
-        assert!(parse_file_key("private/x/y/z").is_none());
-    }
 }

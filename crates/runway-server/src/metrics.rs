@@ -36,6 +36,11 @@ pub struct ProviderLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabels {
+    pub outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ProviderReasonLabels {
     pub provider: String,
     pub reason: String,
@@ -58,6 +63,8 @@ pub struct Metrics {
     /// Device tokens deleted because the provider reported them dead.
     pub push_pruned: Family<ProviderLabels, Counter>,
     pub push_latency: HistogramFamily<ProviderLabels>,
+    /// Thumbnail Lambda reports recorded, by outcome.
+    pub thumbnail_reports: Family<OutcomeLabels, Counter>,
     queue_depth: Gauge,
     queue_oldest_age: Gauge<f64, AtomicU64>,
     queue_dead: Gauge,
@@ -103,6 +110,12 @@ impl Metrics {
             "push_request_duration_seconds",
             "Latency of one provider request",
             push_latency.clone(),
+        );
+        let thumbnail_reports = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "thumbnail_reports",
+            "Thumbnail Lambda reports recorded, by outcome (ready, failed, already_final, gone, mismatch)",
+            thumbnail_reports.clone(),
         );
         let queue_depth = Gauge::default();
         let queue_oldest_age = Gauge::<f64, AtomicU64>::default();
@@ -164,6 +177,7 @@ impl Metrics {
             push_failed,
             push_pruned,
             push_latency,
+            thumbnail_reports,
             queue_depth,
             queue_oldest_age,
             queue_dead,
@@ -172,6 +186,22 @@ impl Metrics {
 
     /// Export a job kind's counters at zero, so rates and alerts see the
     /// series before its first event.
+    pub fn thumbnail_report(&self, recorded: crate::media::Recorded) {
+        use crate::media::Recorded;
+        let outcome = match recorded {
+            Recorded::Ready => "ready",
+            Recorded::Failed => "failed",
+            Recorded::AlreadyFinal => "already_final",
+            Recorded::Gone => "gone",
+            Recorded::Mismatch => "mismatch",
+        };
+        self.thumbnail_reports
+            .get_or_create(&OutcomeLabels {
+                outcome: outcome.into(),
+            })
+            .inc();
+    }
+
     pub fn register_job_kind(&self, kind: &str) {
         let labels = KindLabels { kind: kind.into() };
         drop(self.jobs_succeeded.get_or_create(&labels));

@@ -34,6 +34,8 @@ pub struct AppState {
     pub response_key: Arc<Vec<u8>>,
     /// Bounds how many images this process decodes at once.
     pub media_permits: Arc<tokio::sync::Semaphore>,
+    /// Limits and presets of the image pipeline, from `media.*`.
+    pub media_settings: Arc<runway_thumbnail::Settings>,
     /// Push providers, one per platform.
     pub push: Arc<crate::push::Push>,
     shutting_down: Arc<AtomicBool>,
@@ -63,7 +65,6 @@ impl AppState {
         AppState {
             rate_limiter: RateLimiter::new(kv.clone()),
             idempotency,
-            config,
             db,
             queue,
             kv,
@@ -78,7 +79,9 @@ impl AppState {
                 0 => std::thread::available_parallelism().map_or(1, usize::from),
                 n => n,
             })),
+            media_settings: Arc::new(runway_thumbnail::Settings::from_config(&config.media)),
             push: Arc::new(push),
+            config,
             shutting_down: Arc::new(AtomicBool::new(false)),
         }
     }

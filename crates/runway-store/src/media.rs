@@ -46,31 +46,7 @@ impl MediaStatus {
     }
 }
 
-/// Private media are reachable only through expiring signed URLs; public
-/// media get stable ones.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Visibility {
-    Private,
-    Public,
-}
-
-impl Visibility {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Visibility::Private => "private",
-            Visibility::Public => "public",
-        }
-    }
-
-    fn parse(s: &str) -> Option<Visibility> {
-        match s {
-            "private" => Some(Visibility::Private),
-            "public" => Some(Visibility::Public),
-            _ => None,
-        }
-    }
-}
+pub use runway_core::domain::Visibility;
 
 /// One stored file: the processed original or a variant.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -314,8 +290,10 @@ impl Db {
         Ok(n == 1)
     }
 
-    /// `Processing` -> `Ready`. False if the record is gone or was already
-    /// finished (by an earlier run of the same job).
+    /// `Processing` -> `Ready`. Also from `AwaitingUpload`: the thumbnail
+    /// Lambda can report on a direct upload before the client confirms it.
+    /// False if the record is gone or was already finished (by an earlier
+    /// run of the same job).
     pub async fn mark_media_ready(
         &self,
         id: Uuid,
@@ -328,7 +306,7 @@ impl Db {
             "UPDATE media SET status = 'ready', content_type = ?, width = ?, height = ?, \
              thumbhash = ?, dominant_color = ?, original_key = ?, original_content_type = ?, \
              original_bytes = ?, variants = ?, error_code = NULL, error_detail = NULL, \
-             updated_at = ? WHERE id = ? AND status = 'processing'",
+             updated_at = ? WHERE id = ? AND status IN ('processing', 'awaiting_upload')",
         )
         .bind(content_type)
         .bind(i64::from(p.width))
@@ -347,8 +325,8 @@ impl Db {
         Ok(n == 1)
     }
 
-    /// `Processing` -> `Failed` with a stable code. False if the record is
-    /// gone or already finished.
+    /// `Processing` (or `AwaitingUpload`, as for ready) -> `Failed` with a
+    /// stable code. False if the record is gone or already finished.
     pub async fn mark_media_failed(
         &self,
         id: Uuid,
@@ -358,7 +336,7 @@ impl Db {
     ) -> Result<bool, StoreError> {
         let n = sqlx::query(
             "UPDATE media SET status = 'failed', error_code = ?, error_detail = ?, updated_at = ? \
-             WHERE id = ? AND status = 'processing'",
+             WHERE id = ? AND status IN ('processing', 'awaiting_upload')",
         )
         .bind(code)
         .bind(detail)

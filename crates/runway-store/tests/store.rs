@@ -265,11 +265,24 @@ async fn media_lifecycle_is_one_way(db: &Db) {
     assert_eq!(got.status, MediaStatus::AwaitingUpload);
     assert_eq!(got.bytes, 1000);
     assert!(got.variants.is_empty() && got.original.is_none());
-    // Not processing yet: cannot be finished.
+    // The thumbnail Lambda may report on a direct upload before the client
+    // confirms it: an awaiting record can be finished directly, and is then
+    // final (confirming it later changes nothing).
+    let early = new_media(user.id, 10, MediaStatus::AwaitingUpload);
+    assert!(db.insert_media(&early, 0).await.unwrap());
     assert!(
-        !db.mark_media_failed(m.id, "corrupt", "x", now_ms())
+        db.mark_media_failed(early.id, "unsupported_type", "x", now_ms())
             .await
             .unwrap()
+    );
+    assert!(
+        !db.mark_media_uploaded(early.id, 10, now_ms())
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        db.media_by_id(early.id).await.unwrap().unwrap().status,
+        MediaStatus::Failed
     );
     assert!(db.mark_media_uploaded(m.id, 900, now_ms()).await.unwrap());
     assert!(!db.mark_media_uploaded(m.id, 900, now_ms()).await.unwrap());
@@ -319,7 +332,7 @@ async fn media_lifecycle_is_one_way(db: &Db) {
     assert_eq!(got.status, MediaStatus::Failed);
     assert_eq!(got.error, Some(("corrupt".into(), "bad header".into())));
 
-    assert_eq!(db.media_usage_bytes(user.id).await.unwrap(), 910);
+    assert_eq!(db.media_usage_bytes(user.id).await.unwrap(), 920);
     assert!(db.delete_media(m.id).await.unwrap());
     assert!(!db.delete_media(m.id).await.unwrap());
     assert!(db.media_by_id(m.id).await.unwrap().is_none());

@@ -11,6 +11,7 @@
 //!
 //! A service that cannot be reached fails the test: suites never skip.
 
+pub mod lambda;
 pub mod push;
 
 use runway_store::sqlx::{self, Connection, Executor};

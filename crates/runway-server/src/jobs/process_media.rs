@@ -1,18 +1,23 @@
 use async_trait::async_trait;
 use runway_jobs::{Job, JobError};
-use runway_store::media::{MediaStatus, Processed};
+use runway_store::media::MediaStatus;
+use runway_thumbnail::Upload;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::media;
+use crate::media::{self, Recorded};
 use crate::state::AppState;
 
-/// Turn an upload into its stored original, variants and placeholder.
+/// Turn an upload into its stored original, variants and placeholder, in
+/// this process (`media.processor = "worker"`, and the fallback for uploads
+/// the Lambda never reported on: see `jobs::recover`).
 ///
-/// Idempotent and crash-safe: files are content addressed (a second run
-/// writes the same keys), the record moves `processing` -> `ready`/`failed`
-/// with a conditional update, and the staged upload is deleted only after
-/// the record is final. A run killed at any point is simply run again.
+/// Runs the same `runway_thumbnail::process` as the Lambda and records its
+/// report the same way ([`media::record`]). Idempotent and crash-safe: files
+/// are content addressed (a second run writes the same keys), the record
+/// moves `processing` -> `ready`/`failed` with a conditional update, and the
+/// staged upload is deleted only after the record is final. A run killed at
+/// any point is simply run again.
 ///
 /// An image the pipeline rejects ends `failed` with the pipeline's stable
 /// code and is not retried; storage or database outages are retried.
@@ -46,67 +51,25 @@ impl Job for ProcessMedia {
             MediaStatus::AwaitingUpload => return Ok(()),
         }
         tracing::info!("processing media");
-        let Some(upload) = ctx.blobs.get(&m.upload_key).await? else {
-            ctx.db
-                .mark_media_failed(
-                    m.id,
-                    "upload_missing",
-                    "the uploaded file is no longer in storage",
-                    runway_store::now_ms(),
-                )
-                .await?;
-            return Ok(());
+        let upload = Upload {
+            key: m.upload_key.clone(),
+            user_id: m.user_id,
+            media_id: m.id,
+            visibility: m.visibility,
         };
-        let config = &ctx.config.media;
-        let limits = media::limits(config);
-        let presets = media::presets(config);
-        let keep = config.keep_original_metadata;
-        let bytes = upload.bytes;
         let started = std::time::Instant::now();
-        let result = media::run_blocking(ctx, move || {
-            media::run_pipeline(&bytes, &limits, &presets, keep)
-        })
-        .await?;
-        let out = match result {
-            Ok(out) => out,
-            Err(e) => {
-                tracing::info!(code = e.code(), "image rejected by the pipeline");
-                ctx.db
-                    .mark_media_failed(m.id, e.code(), &e.to_string(), runway_store::now_ms())
-                    .await?;
-                ctx.blobs.delete(&m.upload_key).await?;
-                return Ok(());
-            }
-        };
-        let prefix = media::files_prefix(m.visibility, m.user_id, m.id);
-        let original = media::store(ctx, &prefix, &out.original).await?;
-        let mut variants = std::collections::BTreeMap::new();
-        for v in &out.variants {
-            variants.insert(v.name.clone(), media::store(ctx, &prefix, v).await?);
-        }
-        let processed = Processed {
-            width: out.width,
-            height: out.height,
-            thumbhash: out.thumbhash,
-            dominant_color: out.dominant_color,
-            original,
-            variants,
-        };
-        let done = ctx
-            .db
-            .mark_media_ready(m.id, out.content_type, &processed, runway_store::now_ms())
-            .await?;
-        if !done && ctx.db.media_by_id(m.id).await?.is_none() {
-            // Deleted while we worked: remove what this run wrote.
-            ctx.blobs.delete_prefix(&prefix).await?;
-        }
-        ctx.blobs.delete(&m.upload_key).await?;
+        let report = media::process_here(ctx, &upload).await?;
+        let recorded = media::record(ctx, &report).await?;
         tracing::info!(
             elapsed_ms = started.elapsed().as_millis() as u64,
-            width = out.width,
-            height = out.height,
+            outcome = ?recorded,
             "media processed"
         );
+        if recorded == Recorded::Mismatch {
+            return Err(JobError::Permanent(anyhow::anyhow!(
+                "report does not match its media"
+            )));
+        }
         Ok(())
     }
 }

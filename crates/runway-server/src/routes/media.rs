@@ -249,7 +249,7 @@ async fn create_record(
         visibility,
         content_type: content_type.to_string(),
         bytes,
-        upload_key: media::upload_key(user.id, id),
+        upload_key: media::upload_key(user.id, visibility, id),
         created_at: now_ms(),
     };
     if !state
@@ -262,7 +262,14 @@ async fn create_record(
     Ok(record)
 }
 
+/// Hand an upload to processing. With `media.processor = "lambda"` the S3
+/// event of the upload already did (the Lambda reports back over SQS), so
+/// nothing is queued here; `jobs::recover` still processes it in this
+/// process if no report ever arrives.
 async fn enqueue(state: &AppState, id: Uuid) -> ApiResult<()> {
+    if state.config.media.processor == "lambda" {
+        return Ok(());
+    }
     ProcessMedia { media_id: id }
         .enqueue(state.queue.as_ref())
         .await?;
@@ -351,7 +358,7 @@ pub async fn upload(
     // Stages 1 and 2 (sniff, header limits) cost a few header reads: refuse
     // bad input now, with its code, instead of failing in the job.
     let info =
-        runway_media::inspect(&bytes, &media::limits(config)).map_err(|e| pipeline_error(&e))?;
+        runway_media::inspect(&bytes, &media::limits(&state)).map_err(|e| pipeline_error(&e))?;
 
     let record = create_record(
         &state,
@@ -669,7 +676,7 @@ pub async fn get_size(
                 .await
                 .map_err(|e| ApiError::unavailable("storage_unavailable", e))?
                 .ok_or_else(|| ApiError::internal("stored original is missing"))?;
-            let limits = media::limits(config);
+            let limits = media::limits(&state);
             let preset = media::on_demand_preset(config, wanted.0, wanted.1);
             let rendered = media::run_blocking(&state, move || {
                 runway_media::process(&blob.bytes, &limits, &[preset])

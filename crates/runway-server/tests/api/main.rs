@@ -10,6 +10,7 @@ mod accounts;
 mod auth;
 mod bad_input;
 mod idempotency;
+mod lambda;
 mod media;
 mod operations;
 mod push;

@@ -109,18 +109,20 @@ module "messaging" {
 module "observability" {
   source = "../../modules/observability"
 
-  name                    = local.name
-  dead_letter_queue_names = concat(module.messaging.dead_letter_queue_names, module.media.dead_letter_queue_names)
-  backlog_queue_names     = values(module.messaging.queue_names)
-  rds_identifier          = module.data.mysql_identifier
-  cache_cluster_ids       = module.data.cache_cluster_ids
-  lambda_function_names   = module.media.lambda_function_names
-  alert_lambda_zip        = var.alert_lambda_zip
-  alert_emails            = var.alert_emails
-  vpc_id                  = module.network.vpc_id
-  lambda_subnet_ids       = module.network.app_subnet_ids
-  log_retention_days      = local.settings.log_retention_days
-  tags                    = local.tags
+  name                           = local.name
+  dead_letter_queue_names        = concat(module.messaging.dead_letter_queue_names, module.media.dead_letter_queue_names)
+  backlog_queue_names            = values(module.messaging.queue_names)
+  rds_identifier                 = module.data.mysql_identifier
+  cache_cluster_ids              = module.data.cache_cluster_ids
+  lambda_function_names          = module.media.lambda_function_names
+  alert_lambda_zip               = var.alert_lambda_zip
+  alert_slack_webhook_secret_arn = var.alert_slack_webhook_secret_arn
+  alert_webhook_secret_arn       = var.alert_webhook_secret_arn
+  alert_emails                   = var.alert_emails
+  vpc_id                         = module.network.vpc_id
+  lambda_subnet_ids              = module.network.app_subnet_ids
+  log_retention_days             = local.settings.log_retention_days
+  tags                           = local.tags
 }
 
 module "registry" {
@@ -145,21 +147,22 @@ module "dns" {
 module "iam" {
   source = "../../modules/iam"
 
-  name                       = local.name
-  oidc_provider_arn          = module.eks.oidc_provider_arn
-  oidc_issuer                = module.eks.oidc_issuer
-  namespace                  = local.namespace
-  media_bucket_arn           = module.media.bucket_arn
-  storage_prefix             = module.media.storage_prefix
-  media_kms_key_arn          = module.media.kms_key_arn
-  queue_arns                 = module.messaging.queue_arns
-  dead_letter_queue_arns     = module.messaging.dead_letter_queue_arns
-  platform_application_names = module.messaging.platform_application_names
-  secret_arns                = module.data.secret_arns
-  extra_secret_names         = [local.cdn_private_key_secret]
-  secrets_kms_key_arn        = module.data.kms_key_arn
-  zone_id                    = var.zone_id
-  tags                       = local.tags
+  name                        = local.name
+  oidc_provider_arn           = module.eks.oidc_provider_arn
+  oidc_issuer                 = module.eks.oidc_issuer
+  namespace                   = local.namespace
+  media_bucket_arn            = module.media.bucket_arn
+  storage_prefix              = module.media.storage_prefix
+  media_kms_key_arn           = module.media.kms_key_arn
+  queue_arns                  = module.messaging.queue_arns
+  dead_letter_queue_arns      = module.messaging.dead_letter_queue_arns
+  thumbnail_results_queue_arn = module.media.thumbnail_results_queue_arn
+  platform_application_names  = module.messaging.platform_application_names
+  secret_arns                 = module.data.secret_arns
+  extra_secret_names          = [local.cdn_private_key_secret]
+  secrets_kms_key_arn         = module.data.kms_key_arn
+  zone_id                     = var.zone_id
+  tags                        = local.tags
 }
 
 # The account-specific values of the Kubernetes overlay (deploy/k8s/overlays/prod/aws.env).
@@ -177,6 +180,8 @@ locals {
     VPC_CIDR=${var.vpc_cidr}
     RUNWAY_STORAGE_URL=${module.media.storage_url}
     RUNWAY_QUEUE_URL=${module.messaging.queue_urls["jobs"]}
+    RUNWAY_MEDIA__PROCESSOR=${module.media.media_processor}
+    RUNWAY_MEDIA__RESULTS_QUEUE_URL=${module.media.thumbnail_results_queue_url}
     DATABASE_URL_SECRET=${module.data.secret_names["database-url"]}
     CACHE_URL_SECRET=${module.data.secret_names["cache-url"]}
     JWT_SECRET_SECRET=${module.data.secret_names["jwt-secret"]}

@@ -72,6 +72,18 @@ variable "alert_lambda_zip" {
   default     = null
 }
 
+variable "alert_slack_webhook_secret_arn" {
+  description = "Full ARN of a Secrets Manager secret holding a Slack-compatible incoming webhook URL (the URL, or JSON {\"url\": ...}), e.g. of runway-prod/alerts/slack. The alert Lambda needs this or alert_webhook_secret_arn."
+  type        = string
+  default     = null
+}
+
+variable "alert_webhook_secret_arn" {
+  description = "Full ARN of a Secrets Manager secret holding the URL of a generic JSON alert webhook (the URL, or JSON {\"url\": ...})."
+  type        = string
+  default     = null
+}
+
 # ---------------------------------------------------------------- the network plan
 # Written by `runway plan-network --tfvars network.auto.tfvars.json`; the
 # types match modules/network/variables.tf (the planner's contract).

@@ -160,6 +160,19 @@ data "aws_iam_policy_document" "worker" {
     resources = concat(values(var.queue_arns), values(var.dead_letter_queue_arns))
   }
 
+  # Reports of the thumbnail Lambda (media.processor = lambda); redelivery
+  # and dead-lettering are the queue's redrive policy, so no SendMessage.
+  statement {
+    sid = "ConsumeThumbnailResults"
+    actions = [
+      "sqs:ReceiveMessage",
+      "sqs:DeleteMessage",
+      "sqs:ChangeMessageVisibility",
+      "sqs:GetQueueAttributes",
+    ]
+    resources = [var.thumbnail_results_queue_arn]
+  }
+
   statement {
     sid       = "RegisterDevices"
     actions   = ["sns:CreatePlatformEndpoint"]

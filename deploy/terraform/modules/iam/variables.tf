@@ -58,6 +58,11 @@ variable "dead_letter_queue_arns" {
   type        = map(string)
 }
 
+variable "thumbnail_results_queue_arn" {
+  description = "Queue the thumbnail Lambda reports on; the worker role consumes it (media.processor = lambda)."
+  type        = string
+}
+
 variable "platform_application_names" {
   description = "Names of the SNS platform applications (ios, android)."
   type        = map(string)

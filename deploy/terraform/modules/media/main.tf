@@ -2,7 +2,13 @@
 # SSE-KMS, versioning, lifecycle for abandoned uploads), CloudFront in front
 # of it with Origin Access Control and signed URLs (key group), an ACM
 # certificate in us-east-1, S3 -> SQS upload notifications and the thumbnail
-# Lambda that consumes them (SEED hard decision 6).
+# Lambda that consumes them (SEED hard decision 6), reporting each upload on
+# the thumbnail-results queue that runway's worker consumes.
+#
+# Object layout (keys relative to RUNWAY_STORAGE_URL = s3://BUCKET/PREFIX):
+#   PREFIX/uploads/<user>/<visibility>/<media>   staged client uploads (expire)
+#   PREFIX/private/<user>/<media>/...            processed files, signed URLs
+#   PREFIX/public/<user>/<media>/...             processed files, unsigned URLs
 
 data "aws_region" "current" {}
 
@@ -19,6 +25,10 @@ locals {
   thumbnail_fn = "${var.name}-thumbnail"
   has_lambda   = var.thumbnail_lambda_zip != null
   origin_id    = "s3-media"
+
+  # Bucket-relative prefixes (runway_thumbnail::keys, under the storage prefix).
+  storage_prefix = trim(var.storage_prefix, "/")
+  uploads_prefix = "${local.storage_prefix}/uploads/"
 }
 
 # ---------------------------------------------------------------- KMS
@@ -253,7 +263,7 @@ resource "aws_s3_bucket_lifecycle_configuration" "media" {
     id     = "expire-abandoned-uploads"
     status = "Enabled"
     filter {
-      prefix = var.uploads_prefix
+      prefix = local.uploads_prefix
     }
     expiration {
       days = var.abandoned_upload_days
@@ -383,10 +393,42 @@ resource "aws_s3_bucket_notification" "media" {
     id            = "uploads"
     queue_arn     = aws_sqs_queue.uploads.arn
     events        = ["s3:ObjectCreated:*"]
-    filter_prefix = var.uploads_prefix
+    filter_prefix = local.uploads_prefix
   }
 
   depends_on = [aws_sqs_queue_policy.uploads]
+}
+
+# ---------------------------------------------------------------- thumbnail results
+
+# The thumbnail Lambda sends one JSON report per upload here; runway's worker
+# pods (media.processor = lambda) record it and mark the media ready or failed.
+resource "aws_sqs_queue" "thumbnail_results_dlq" {
+  name                      = "${var.name}-thumbnail-results-dlq"
+  sqs_managed_sse_enabled   = true
+  message_retention_seconds = 1209600
+  tags                      = var.tags
+}
+
+resource "aws_sqs_queue" "thumbnail_results" {
+  name                       = "${var.name}-thumbnail-results"
+  sqs_managed_sse_enabled    = true
+  visibility_timeout_seconds = 60
+  message_retention_seconds  = 345600
+  receive_wait_time_seconds  = 20
+  redrive_policy = jsonencode({
+    deadLetterTargetArn = aws_sqs_queue.thumbnail_results_dlq.arn
+    maxReceiveCount     = 5
+  })
+  tags = var.tags
+}
+
+resource "aws_sqs_queue_redrive_allow_policy" "thumbnail_results_dlq" {
+  queue_url = aws_sqs_queue.thumbnail_results_dlq.id
+  redrive_allow_policy = jsonencode({
+    redrivePermission = "byQueue"
+    sourceQueueArns   = [aws_sqs_queue.thumbnail_results.arn]
+  })
 }
 
 # ---------------------------------------------------------------- certificate (us-east-1)
@@ -613,13 +655,18 @@ data "aws_iam_policy_document" "thumbnail" {
   statement {
     sid       = "ReadUploads"
     actions   = ["s3:GetObject"]
-    resources = ["${aws_s3_bucket.media.arn}/${var.uploads_prefix}*"]
+    resources = ["${aws_s3_bucket.media.arn}/${local.uploads_prefix}*"]
   }
 
+  # The original, variants and placeholder, content-addressed under
+  # <prefix>/{private,public}/<user>/<media>/.
   statement {
-    sid       = "WriteThumbnails"
-    actions   = ["s3:PutObject"]
-    resources = ["${aws_s3_bucket.media.arn}/${var.thumbnails_prefix}*"]
+    sid     = "WriteProcessedMedia"
+    actions = ["s3:PutObject"]
+    resources = [
+      "${aws_s3_bucket.media.arn}/${local.storage_prefix}/private/*",
+      "${aws_s3_bucket.media.arn}/${local.storage_prefix}/public/*",
+    ]
   }
 
   statement {
@@ -643,6 +690,12 @@ data "aws_iam_policy_document" "thumbnail" {
     sid       = "DeadLetter"
     actions   = ["sqs:SendMessage"]
     resources = [aws_sqs_queue.uploads_dlq.arn]
+  }
+
+  statement {
+    sid       = "SendResults"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.thumbnail_results.arn]
   }
 }
 
@@ -670,12 +723,20 @@ resource "aws_lambda_function" "thumbnail" {
 
   reserved_concurrent_executions = var.thumbnail_concurrency
 
+  # runway's own configuration (runway_core::Config): the storage URL, from
+  # which the function derives the uploads/, private/ and public/ prefixes,
+  # and the queue it reports on. Pipeline settings (RUNWAY_MEDIA__*) stay at
+  # their defaults, as on the pods: set any you change in both places.
   environment {
     variables = {
-      RUNWAY_STORAGE_URL          = "s3://${aws_s3_bucket.media.bucket}/${var.storage_prefix}"
-      RUNWAY_MEDIA_UPLOADS_PREFIX = var.uploads_prefix
-      RUNWAY_LOG_FORMAT           = "json"
+      RUNWAY_STORAGE_URL              = "s3://${aws_s3_bucket.media.bucket}/${var.storage_prefix}"
+      RUNWAY_MEDIA__RESULTS_QUEUE_URL = aws_sqs_queue.thumbnail_results.url
     }
+  }
+
+  # The Rust runtime logs JSON when Lambda sets AWS_LAMBDA_LOG_FORMAT=JSON.
+  logging_config {
+    log_format = "JSON"
   }
 
   vpc_config {

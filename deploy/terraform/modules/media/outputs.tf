@@ -53,9 +53,24 @@ output "uploads_queue_arn" {
   value       = aws_sqs_queue.uploads.arn
 }
 
+output "thumbnail_results_queue_url" {
+  description = "Queue the thumbnail Lambda reports on (RUNWAY_MEDIA__RESULTS_QUEUE_URL of the worker pods)."
+  value       = aws_sqs_queue.thumbnail_results.url
+}
+
+output "thumbnail_results_queue_arn" {
+  description = "ARN of the thumbnail results queue (the worker role consumes it)."
+  value       = aws_sqs_queue.thumbnail_results.arn
+}
+
+output "media_processor" {
+  description = "RUNWAY_MEDIA__PROCESSOR for the pods: lambda when the thumbnail Lambda exists, else worker."
+  value       = local.has_lambda ? "lambda" : "worker"
+}
+
 output "dead_letter_queue_names" {
   description = "DLQs of this module (for alarms)."
-  value       = [aws_sqs_queue.uploads_dlq.name]
+  value       = [aws_sqs_queue.uploads_dlq.name, aws_sqs_queue.thumbnail_results_dlq.name]
 }
 
 output "lambda_function_names" {

@@ -23,25 +23,17 @@ variable "signing_public_keys" {
 }
 
 variable "storage_prefix" {
-  description = "Prefix of everything runway stores in the bucket (RUNWAY_STORAGE_URL is s3://BUCKET/PREFIX); the app roles are limited to it."
+  description = "Prefix of everything runway stores in the bucket (RUNWAY_STORAGE_URL is s3://BUCKET/PREFIX); the app roles are limited to it. Uploads are staged under PREFIX/uploads/ (abandoned ones expire); processed files live under PREFIX/private/ and PREFIX/public/, where the thumbnail Lambda writes them."
   type        = string
   default     = "media"
-}
-
-variable "uploads_prefix" {
-  description = "Staging prefix of client uploads (inside storage_prefix); objects left there are abandoned uploads and expire."
-  type        = string
-  default     = "media/uploads/"
-}
-
-variable "thumbnails_prefix" {
-  description = "Prefix the thumbnail Lambda writes variants under (inside storage_prefix)."
-  type        = string
-  default     = "media/thumbnails/"
+  validation {
+    condition     = can(regex("^[A-Za-z0-9!_.'()-]+(/[A-Za-z0-9!_.'()-]+)*$", var.storage_prefix))
+    error_message = "storage_prefix must be a non-empty S3 key prefix without leading or trailing \"/\" and without IAM wildcards (e.g. \"media\")."
+  }
 }
 
 variable "abandoned_upload_days" {
-  description = "Days after which objects under uploads_prefix and incomplete multipart uploads are removed."
+  description = "Days after which staged uploads (objects under <storage_prefix>/uploads/) and incomplete multipart uploads are removed."
   type        = number
   default     = 2
 }
@@ -59,7 +51,7 @@ variable "price_class" {
 }
 
 variable "thumbnail_lambda_zip" {
-  description = "Path of target/lambda/thumbnail.zip built by scripts/build-lambdas; null until the Lambda is built (the function is then not created)."
+  description = "Path of target/lambda/thumbnail.zip built by scripts/build-lambdas; null until the Lambda is built (the function is then not created and runway's worker makes the thumbnails: output media_processor)."
   type        = string
   default     = null
 }

@@ -18,6 +18,26 @@ locals {
   alert_fn   = "${var.name}-alert"
   has_lambda = var.alert_lambda_zip != null
   actions    = [aws_sns_topic.alerts.arn]
+
+  # Webhook secrets the alert Lambda reads (and may read: nothing else).
+  alert_secret_arns = compact([var.alert_slack_webhook_secret_arn, var.alert_webhook_secret_arn])
+
+  # runway-lambda alert (crates/runway-lambda/src/alert.rs) reads these.
+  alert_environment = merge(
+    { RUNWAY_ALERT_ENVIRONMENT = var.name },
+    var.alert_slack_webhook_secret_arn == null ? {} : { RUNWAY_ALERT_SLACK_WEBHOOK_SECRET_ARN = var.alert_slack_webhook_secret_arn },
+    var.alert_webhook_secret_arn == null ? {} : { RUNWAY_ALERT_WEBHOOK_SECRET_ARN = var.alert_webhook_secret_arn },
+    var.alert_lambda_environment,
+  )
+  alert_target_vars = [
+    "RUNWAY_ALERT_SLACK_WEBHOOK_URL",
+    "RUNWAY_ALERT_SLACK_WEBHOOK_SECRET_ARN",
+    "RUNWAY_ALERT_WEBHOOK_URL",
+    "RUNWAY_ALERT_WEBHOOK_SECRET_ARN",
+  ]
+  alert_has_target = anytrue([
+    for k in local.alert_target_vars : trimspace(lookup(local.alert_environment, k, "")) != ""
+  ])
 }
 
 # ---------------------------------------------------------------- KMS
@@ -346,10 +366,14 @@ data "aws_iam_policy_document" "alert" {
     resources = [aws_kms_key.alerts.arn]
   }
 
-  statement {
-    sid       = "ReadWebhookSecret"
-    actions   = ["secretsmanager:GetSecretValue"]
-    resources = ["arn:${local.partition}:secretsmanager:${local.region}:${local.account_id}:secret:${var.name}/alerts/*"]
+  # Only the configured webhook secrets; no statement when there are none.
+  dynamic "statement" {
+    for_each = length(local.alert_secret_arns) > 0 ? [local.alert_secret_arns] : []
+    content {
+      sid       = "ReadWebhookSecrets"
+      actions   = ["secretsmanager:GetSecretValue"]
+      resources = statement.value
+    }
   }
 }
 
@@ -375,14 +399,19 @@ resource "aws_lambda_function" "alert" {
   timeout          = 30
   kms_key_arn      = aws_kms_key.alerts.arn
 
-  reserved_concurrent_executions = 5
+  # Exactly one instance: flap detection keeps each alarm's recent state
+  # changes in the warm instance's memory, so one instance must see every
+  # alarm. SNS invokes asynchronously; while that instance is busy, further
+  # notifications wait in Lambda's async queue (retried for up to 6 hours).
+  reserved_concurrent_executions = 1
 
   environment {
-    variables = merge({
-      RUNWAY_LOG_FORMAT           = "json"
-      RUNWAY_ALERT_SECRETS_PREFIX = "${var.name}/alerts/"
-      RUNWAY_ALERT_ENVIRONMENT    = var.name
-    }, var.alert_lambda_environment)
+    variables = local.alert_environment
+  }
+
+  # The Rust runtime logs JSON when Lambda sets AWS_LAMBDA_LOG_FORMAT=JSON.
+  logging_config {
+    log_format = "JSON"
   }
 
   vpc_config {
@@ -405,6 +434,14 @@ resource "aws_lambda_function" "alert" {
     aws_iam_role_policy.alert,
     aws_iam_role_policy_attachment.alert,
   ]
+
+  lifecycle {
+    # Without a target the function fails its initialisation on every alarm.
+    precondition {
+      condition     = local.alert_has_target
+      error_message = "The alert Lambda needs a target: set alert_slack_webhook_secret_arn and/or alert_webhook_secret_arn (secrets holding the webhook URLs)."
+    }
+  }
 }
 
 resource "aws_lambda_permission" "sns" {

@@ -48,13 +48,33 @@ variable "lambda_function_names" {
 }
 
 variable "alert_lambda_zip" {
-  description = "Path of target/lambda/alert.zip built by scripts/build-lambdas; null until built (alarms then reach only alert_emails)."
+  description = "Path of target/lambda/alert.zip built by scripts/build-lambdas; null until built (alarms then reach only alert_emails). With it, at least one webhook target is required."
   type        = string
   default     = null
 }
 
+variable "alert_slack_webhook_secret_arn" {
+  description = "Full ARN (with Secrets Manager's 6-character suffix) of a secret holding a Slack-compatible incoming webhook URL: the URL itself or JSON {\"url\": ...}. Becomes RUNWAY_ALERT_SLACK_WEBHOOK_SECRET_ARN; the function may read only the configured secrets."
+  type        = string
+  default     = null
+  validation {
+    condition     = var.alert_slack_webhook_secret_arn == null || can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+-[A-Za-z0-9]{6}$", var.alert_slack_webhook_secret_arn))
+    error_message = "alert_slack_webhook_secret_arn must be a secret's full ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-XXXXXX)."
+  }
+}
+
+variable "alert_webhook_secret_arn" {
+  description = "Full ARN (with Secrets Manager's 6-character suffix) of a secret holding the URL of a generic JSON webhook: the URL itself or JSON {\"url\": ...}. Becomes RUNWAY_ALERT_WEBHOOK_SECRET_ARN."
+  type        = string
+  default     = null
+  validation {
+    condition     = var.alert_webhook_secret_arn == null || can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+-[A-Za-z0-9]{6}$", var.alert_webhook_secret_arn))
+    error_message = "alert_webhook_secret_arn must be a secret's full ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-XXXXXX)."
+  }
+}
+
 variable "alert_lambda_environment" {
-  description = "Extra environment of the alert Lambda (e.g. the Secrets Manager name of a chat webhook). No secret values here."
+  description = "Extra environment of the alert Lambda, merged last (e.g. RUNWAY_ALERT_FLAP_WINDOW_SECS, default 900; RUNWAY_ALERT_FLAP_THRESHOLD, default 3). No secret values here: webhook URLs carry credentials, so give them as secrets (alert_*_secret_arn)."
   type        = map(string)
   default     = {}
 }
