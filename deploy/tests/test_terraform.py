@@ -412,8 +412,10 @@ def test_thumbnail_lambda_permissions():
     media = hcl_dir(MODULES / "media")
     doc = blocks(media, "data", "aws_iam_policy_document")["thumbnail"]
     s3 = {_media_paths(r): actions for r, actions in _actions_by_resource(doc, "s3:").items()}
-    # Reads only staged uploads; writes only processed files under the storage prefix.
+    # Reads only staged uploads; writes only processed files under the storage
+    # prefix. ListBucket (key names) makes a missing upload 404 instead of 403.
     assert s3 == {
+        MEDIA_BUCKET_ARN: {"s3:ListBucket"},
         f"{MEDIA_BUCKET_ARN}/media/uploads/*": {"s3:GetObject"},
         f"{MEDIA_BUCKET_ARN}/media/private/*": {"s3:PutObject"},
         f"{MEDIA_BUCKET_ARN}/media/public/*": {"s3:PutObject"},

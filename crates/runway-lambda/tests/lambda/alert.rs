@@ -223,3 +223,24 @@ async fn the_alert_binary_refuses_to_start_without_a_target() {
         .expect("init error reported to the Runtime API");
     assert!(init.to_string().contains("no alert target"), "{init}");
 }
+
+#[tokio::test]
+async fn other_messages_on_the_alert_topic_are_forwarded_as_text() {
+    let (receiver, base) = Receiver::start().await;
+    let alerter = alerter(&base);
+    let mut event: Value = serde_json::from_str(&fixture(
+        "sns-cloudwatch-alarm.json",
+        &[("message_id", "t-1")],
+    ))
+    .unwrap();
+    event["Records"][0]["Sns"]["Subject"] = Value::String("Release".into());
+    event["Records"][0]["Sns"]["Message"] = Value::String("runway 1.4.2 rolled out".into());
+    alerter.handle(event).await.unwrap();
+    assert_eq!(
+        receiver.posts_to(SLACK)[0]["text"],
+        "*Release*\nrunway 1.4.2 rolled out"
+    );
+    let json = &receiver.posts_to(JSON)[0];
+    assert_eq!(json["text"], "*Release*\nrunway 1.4.2 rolled out");
+    assert_eq!(json["environment"], "runway-prod");
+}

@@ -658,6 +658,17 @@ data "aws_iam_policy_document" "thumbnail" {
     resources = ["${aws_s3_bucket.media.arn}/${local.uploads_prefix}*"]
   }
 
+  # Without s3:ListBucket, S3 answers a read of a missing key with 403, not
+  # 404: an upload already recorded and deleted (a duplicate event) would
+  # then look like an outage, be retried and dead-lettered instead of being
+  # reported `upload_missing`. S3 checks this on the bucket itself (no
+  # prefix condition applies), so it grants listing key names, not reading.
+  statement {
+    sid       = "MissingUploadsAre404"
+    actions   = ["s3:ListBucket"]
+    resources = [aws_s3_bucket.media.arn]
+  }
+
   # The original, variants and placeholder, content-addressed under
   # <prefix>/{private,public}/<user>/<media>/.
   statement {
