@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import functools
 import json
+import math
+import re
 import subprocess
 from pathlib import Path
 
@@ -65,6 +67,41 @@ def module_calls(env: dict) -> dict[str, dict]:
     for entry in env.get("module", []):
         calls.update(entry)
     return calls
+
+
+# The media pipeline settings that reach both the pods (aws.env, copied by
+# deploy/k8s/components/aws-env) and the thumbnail Lambda (module media's
+# media_settings): the fields of runway_core::config::MediaConfig.
+MEDIA_SETTINGS = (
+    "max_upload_bytes",
+    "max_pixels",
+    "max_side",
+    "max_frames",
+    "keep_original_metadata",
+    "variant_format",
+    "variant_quality",
+)
+
+
+@functools.cache
+def runway_media_defaults() -> dict[str, str]:
+    """{RUNWAY_MEDIA__FIELD: value as an env string} of MEDIA_SETTINGS, read
+    from `impl Default for MediaConfig` in runway-core's source."""
+    source = (ROOT / "crates" / "runway-core" / "src" / "config.rs").read_text()
+    body = re.search(r"impl Default for MediaConfig \{.*?MediaConfig \{(.*?)\n\s*\}\n", source, re.S).group(1)
+    fields = dict(re.findall(r"^\s*(\w+): (.+),$", body, re.M))
+    defaults = {}
+    for field in MEDIA_SETTINGS:
+        raw = fields[field]
+        if m := re.fullmatch(r'"([^"]*)"\.into\(\)', raw):
+            value = m.group(1)
+        elif raw in ("true", "false"):
+            value = raw
+        else:
+            assert re.fullmatch(r"[\d_ *]+", raw), f"{field}: cannot read the default {raw!r}"
+            value = str(math.prod(int(factor) for factor in raw.replace("_", "").split("*")))
+        defaults[f"RUNWAY_MEDIA__{field.upper()}"] = value
+    return defaults
 
 
 @functools.cache

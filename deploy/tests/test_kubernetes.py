@@ -11,7 +11,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from conftest import DEPLOY, K8S, OVERLAYS, TEST_DIGEST, TEST_REPOSITORY, find, one, render
+from conftest import DEPLOY, K8S, OVERLAYS, TEST_DIGEST, TEST_REPOSITORY, find, one, render, runway_media_defaults
 
 KUBERNETES_VERSION = "1.34.0"  # modules/eks default kubernetes_version
 
@@ -133,7 +133,16 @@ def test_overlay_env_keys_match_terraform_output():
     for env in OVERLAYS:
         env_tf = hcl_dir(TERRAFORM / "envs" / env)
         text = next(l["kustomize_env"] for l in env_tf["locals"] if "kustomize_env" in l)
-        tf_keys = {line.split("=", 1)[0] for line in text.splitlines() if "=" in line and not line.startswith("#")}
+        media_defaults = next(l["media_defaults"] for l in env_tf["locals"] if "media_defaults" in l)
+        tf_keys = set()
+        for line in text.splitlines():
+            if "local.media_settings" in line:
+                # One KEY=VALUE line per entry of merge(local.media_defaults,
+                # var.media_settings): at least the defaults' keys, and no
+                # others (the variable's validation).
+                tf_keys |= set(media_defaults)
+            elif "=" in line and not line.startswith("#"):
+                tf_keys.add(line.split("=", 1)[0])
         env_file = (K8S / "overlays" / env / "aws.env").read_text()
         keys = {line.split("=", 1)[0] for line in env_file.splitlines() if "=" in line and not line.startswith("#")}
         assert keys == tf_keys, env
@@ -388,6 +397,45 @@ def test_base_defaults_to_the_worker_processor():
     replaced = {r["source"]["fieldPath"]: r["targets"] for r in component["replacements"]}
     for key in ("RUNWAY_MEDIA__PROCESSOR", "RUNWAY_MEDIA__RESULTS_QUEUE_URL"):
         assert replaced[f"data.{key}"] == [{"select": {"kind": "ConfigMap", "name": "runway-config"}, "fieldPaths": [f"data.{key}"]}]
+
+
+def test_media_settings_come_from_aws_env(docs, overlay):
+    """The pipeline settings the thumbnail Lambda also gets (Terraform writes
+    the same map into aws.env) reach the pods' configuration; the base holds
+    runway's defaults."""
+    defaults = runway_media_defaults()
+    base = yaml.safe_load((K8S / "base" / "kustomization.yaml").read_text())
+    literals = dict(l.split("=", 1) for g in base["configMapGenerator"] if g["name"] == "runway-config" for l in g["literals"])
+    assert {k: literals[k] for k in defaults} == defaults
+    component = yaml.safe_load((K8S / "components" / "aws-env" / "kustomization.yaml").read_text())
+    replaced = {r["source"]["fieldPath"]: r["targets"] for r in component["replacements"]}
+    for key in defaults:
+        assert replaced[f"data.{key}"] == [{"select": {"kind": "ConfigMap", "name": "runway-config"}, "fieldPaths": [f"data.{key}"]}]
+    aws_env = dict(
+        line.split("=", 1) for line in (K8S / "overlays" / overlay / "aws.env").read_text().splitlines() if "=" in line and not line.startswith("#")
+    )
+    cfg = config(docs)
+    for key in defaults:
+        assert cfg[key] == aws_env[key], key
+
+
+def test_media_settings_follow_a_changed_aws_env(tmp_path):
+    """A value Terraform writes (e.g. var.media_settings overriding a default)
+    replaces the base value in the rendered configuration."""
+    changed = {"RUNWAY_MEDIA__MAX_PIXELS": "40000000", "RUNWAY_MEDIA__VARIANT_FORMAT": "jpeg"}
+    lines = []
+    for line in (K8S / "overlays" / "prod" / "aws.env").read_text().splitlines():
+        key = line.split("=", 1)[0]
+        lines.append(f"{key}={changed[key]}" if key in changed else line)
+    env_file = tmp_path / "aws.env"
+    env_file.write_text("\n".join(lines) + "\n")
+    out = subprocess.run(
+        [str(DEPLOY / "pipeline" / "render"), "prod", f"{TEST_REPOSITORY}@{TEST_DIGEST}", str(env_file)],
+        check=True, capture_output=True, text=True,
+    )
+    cfg = config([d for d in yaml.safe_load_all(out.stdout) if d])
+    for key, value in changed.items():
+        assert cfg[key] == value, key
 
 
 def test_roles(docs):

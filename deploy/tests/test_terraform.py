@@ -7,11 +7,14 @@ from __future__ import annotations
 import ipaddress
 import itertools
 import json
+import os
 import re
+import shutil
+import subprocess
 
 import pytest
 
-from conftest import ENVS, TERRAFORM, blocks, hcl_dir, load_hcl, module_calls, tfvars
+from conftest import ENVS, K8S, TERRAFORM, blocks, hcl_dir, load_hcl, module_calls, runway_media_defaults, tfvars
 
 MODULES = TERRAFORM / "modules"
 NETWORK_VARS = ("name", "vpc_cidr", "secondary_cidr_blocks", "az_count", "subnets", "onprem_cidrs", "tags")
@@ -380,7 +383,9 @@ def test_thumbnail_results_queue_and_dlq():
     assert results["receive_wait_time_seconds"] == 20
     assert dlq["message_retention_seconds"] > results["message_retention_seconds"]
     redrive = results["redrive_policy"]
-    assert "deadLetterTargetArn = aws_sqs_queue.thumbnail_results_dlq.arn" in redrive and "maxReceiveCount = 5" in redrive
+    # 20 receives 60 s apart: ~20 minutes of database outage before valid
+    # reports are dead-lettered.
+    assert "deadLetterTargetArn = aws_sqs_queue.thumbnail_results_dlq.arn" in redrive and "maxReceiveCount = 20" in redrive
     allow = blocks(media, "resource", "aws_sqs_queue_redrive_allow_policy")["thumbnail_results_dlq"]
     assert allow["queue_url"] == "${aws_sqs_queue.thumbnail_results_dlq.id}"
     assert 'redrivePermission = "byQueue"' in allow["redrive_allow_policy"]
@@ -396,16 +401,166 @@ def test_thumbnail_results_queue_and_dlq():
 def test_thumbnail_lambda_environment():
     media = hcl_dir(MODULES / "media")
     fn = blocks(media, "resource", "aws_lambda_function")["thumbnail"]
-    env = fn["environment"][0]["variables"]
+    # The pipeline settings first, then the module's own two keys, which win.
+    m = re.fullmatch(r"\$\{merge\(var\.media_settings, \{(.*)\}\)\}", fn["environment"][0]["variables"])
+    assert m, "the Lambda's environment is merge(var.media_settings, {the module's keys})"
+    env = dict(re.findall(r'(\w+) = ("(?:[^"\\]|\\.)*"|[^,]+)(?:, |$)', m.group(1)))
     assert set(env) == {"RUNWAY_STORAGE_URL", "RUNWAY_MEDIA__RESULTS_QUEUE_URL"}
     outputs = _outputs(media)
     # The same storage URL as the pods (output storage_url), so the same keys.
-    assert env["RUNWAY_STORAGE_URL"] == outputs["storage_url"]["value"] == "s3://${aws_s3_bucket.media.bucket}/${var.storage_prefix}"
-    assert env["RUNWAY_MEDIA__RESULTS_QUEUE_URL"] == outputs["thumbnail_results_queue_url"]["value"]
+    assert env["RUNWAY_STORAGE_URL"] == '"' + outputs["storage_url"]["value"] + '"'
+    assert outputs["storage_url"]["value"] == "s3://${aws_s3_bucket.media.bucket}/${var.storage_prefix}"
+    assert "${" + env["RUNWAY_MEDIA__RESULTS_QUEUE_URL"] + "}" == outputs["thumbnail_results_queue_url"]["value"]
     assert fn["logging_config"][0]["log_format"] == "JSON"
     source = (LAMBDA_SRC / "thumbnail.rs").read_text()
     for name in env:
         assert name in source, f"the thumbnail function does not read {name}"
+    # The settings come from runway_core::Config, as on the pods.
+    assert "Config::load(" in source
+
+
+# Terraform itself evaluates the variable validations: a configuration of
+# just the variables (and the locals they refer to) needs no provider, so
+# `terraform plan` runs offline and fails only on an invalid value.
+MEDIA_REQUIRED_VARS = {
+    "name": "runway-test",
+    "cdn_domain": "media.example.com",
+    "zone_id": "Z0123456789EXAMPLE",
+    "signing_public_keys": {"k1": "PEM"},
+    "lambda_subnet_ids": ["subnet-1"],
+    "vpc_id": "vpc-1",
+}
+
+
+def _terraform(workdir, *args: str) -> subprocess.CompletedProcess:
+    if shutil.which("terraform") is None:
+        pytest.fail("terraform is not installed (scripts/check-deploy requires it)")
+    env = {**os.environ, "TF_CLI_CONFIG_FILE": "/dev/null", "CHECKPOINT_DISABLE": "1", "TF_IN_AUTOMATION": "1"}
+    return subprocess.run(
+        ["terraform", *args, "-no-color"], cwd=workdir, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def _plan_accepts(workdir, values: dict) -> tuple[bool, str]:
+    (workdir / "test.tfvars.json").write_text(json.dumps(values))
+    result = _terraform(workdir, "plan", "-input=false", "-lock=false", "-refresh=false", "-var-file=test.tfvars.json")
+    output = result.stdout + result.stderr
+    if result.returncode != 0:
+        assert "Invalid value for variable" in output, output
+    return result.returncode == 0, output
+
+
+@pytest.fixture
+def media_variables(tmp_path):
+    shutil.copy(MODULES / "media" / "variables.tf", tmp_path / "variables.tf")
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("settings", "valid"),
+    [
+        ({}, True),
+        ({"RUNWAY_MEDIA__MAX_PIXELS": "40000000", "RUNWAY_MEDIA__VARIANT_FORMAT": "jpeg"}, True),
+        ({"RUNWAY_STORAGE_URL": "s3://other/media"}, False),
+        ({"MAX_PIXELS": "1"}, False),
+        ({"RUNWAY_MEDIA__PROCESSOR": "worker"}, False),
+        ({"RUNWAY_MEDIA__RESULTS_QUEUE_URL": "https://sqs.example.com/1/q"}, False),
+    ],
+    ids=lambda v: json.dumps(v) if isinstance(v, dict) else str(v),
+)
+def test_media_module_validates_media_settings(media_variables, settings, valid):
+    accepted, output = _plan_accepts(media_variables, {**MEDIA_REQUIRED_VARS, "media_settings": settings})
+    assert accepted is valid, output
+    if not valid:
+        assert "var.media_settings" in output, output
+    variable = _variables(hcl_dir(MODULES / "media"))["media_settings"]
+    assert variable["type"] == "${map(string)}" and variable["default"] == {}
+
+
+@pytest.mark.parametrize(("concurrency", "valid"), [(1, False), (0, False), (2, True), (10, True)])
+def test_media_module_validates_thumbnail_concurrency(media_variables, concurrency, valid):
+    accepted, output = _plan_accepts(media_variables, {**MEDIA_REQUIRED_VARS, "thumbnail_concurrency": concurrency})
+    assert accepted is valid, output
+    if not valid:
+        assert "var.thumbnail_concurrency" in output, output
+
+
+def test_thumbnail_event_source_takes_one_image_within_reserved_concurrency():
+    media = hcl_dir(MODULES / "media")
+    fn = blocks(media, "resource", "aws_lambda_function")["thumbnail"]
+    mapping = blocks(media, "resource", "aws_lambda_event_source_mapping")["thumbnail"]
+    # One image per invocation: a slow or crashing image fails only itself.
+    assert mapping["batch_size"] == 1
+    assert mapping["function_response_types"] == ["ReportBatchItemFailures"]
+    # Never more pollers than reserved instances (throttles would count as
+    # receives towards the DLQ); the variable's validation keeps it >= 2.
+    assert mapping["scaling_config"][0]["maximum_concurrency"] == "${var.thumbnail_concurrency}"
+    assert fn["reserved_concurrent_executions"] == "${var.thumbnail_concurrency}"
+    assert _variables(media)["thumbnail_concurrency"]["default"] >= 2
+    # Lambda's SQS integration: visibility timeout at least 6 x the function timeout.
+    uploads = blocks(media, "resource", "aws_sqs_queue")["uploads"]
+    assert uploads["visibility_timeout_seconds"] >= 6 * fn["timeout"]
+
+
+KUSTOMIZE_ENV_HEREDOC = re.compile(r"kustomize_env = <<-EOT\n(.*?)\n\s*EOT\n", re.S)
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_media_settings_are_one_map_for_the_lambda_and_the_pods(env):
+    env_dir = TERRAFORM / "envs" / env
+    env_tf = hcl_dir(env_dir)
+    locals_ = _locals(env_tf)
+    # runway's own defaults, overridden by var.media_settings ...
+    assert locals_["media_defaults"] == runway_media_defaults()
+    assert locals_["media_settings"] == "${merge(local.media_defaults, var.media_settings)}"
+    variable = _variables(env_tf)["media_settings"]
+    assert variable["type"] == "${map(string)}" and variable["default"] == {}
+    # ... go to the thumbnail Lambda ...
+    assert module_calls(env_tf)["media"]["media_settings"] == "${local.media_settings}"
+    # ... and, the same map, to the pods (kustomize_env, one line per key).
+    heredoc = KUSTOMIZE_ENV_HEREDOC.search((env_dir / "main.tf").read_text()).group(1)
+    lines = [line for line in heredoc.splitlines() if "media_settings" in line]
+    assert [line.strip() for line in lines] == ['${join("\\n", [for k, v in local.media_settings : "${k}=${v}"])}']
+    assert "RUNWAY_MEDIA__" not in heredoc.replace("RUNWAY_MEDIA__PROCESSOR=", "").replace("RUNWAY_MEDIA__RESULTS_QUEUE_URL=", "")
+    # The example aws.env is what Terraform writes without overrides.
+    aws_env = dict(
+        line.split("=", 1) for line in (K8S / "overlays" / env / "aws.env").read_text().splitlines() if "=" in line and not line.startswith("#")
+    )
+    assert {k: aws_env[k] for k in locals_["media_defaults"]} == locals_["media_defaults"]
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_kustomize_env_media_lines_as_terraform_renders_them(env, tmp_path):
+    """The env's media_settings variable (with its validation), locals and
+    kustomize_env line, evaluated by Terraform with the example inputs."""
+    env_dir = TERRAFORM / "envs" / env
+    locals_ = _locals(hcl_dir(env_dir))
+    shutil.copy(env_dir / "variables.tf", tmp_path / "variables.tf")
+    shutil.copy(env_dir / "terraform.tfvars.example", tmp_path / "terraform.tfvars")
+    shutil.copy(env_dir / "network.auto.tfvars.json", tmp_path / "network.auto.tfvars.json")
+    (tmp_path / "media.tf.json").write_text(json.dumps({
+        "locals": {"media_defaults": locals_["media_defaults"], "media_settings": locals_["media_settings"]},
+    }))
+    heredoc = KUSTOMIZE_ENV_HEREDOC.search((env_dir / "main.tf").read_text()).group(1)
+    line = next(l for l in heredoc.splitlines() if "media_settings" in l)
+    (tmp_path / "kustomize_env.tf").write_text(f'output "media_env" {{\n  value = <<-EOT\n{line}\n  EOT\n}}\n')
+
+    defaults = runway_media_defaults()
+    for overrides in ({}, {"RUNWAY_MEDIA__MAX_PIXELS": "40000000", "RUNWAY_MEDIA__KEEP_ORIGINAL_METADATA": "true"}):
+        (tmp_path / "test.tfvars.json").write_text(json.dumps({"media_settings": overrides}))
+        applied = _terraform(tmp_path, "apply", "-input=false", "-auto-approve", "-lock=false", "-var-file=test.tfvars.json")
+        assert applied.returncode == 0, applied.stdout + applied.stderr
+        output = _terraform(tmp_path, "output", "-json")
+        assert output.returncode == 0, output.stderr
+        rendered = json.loads(output.stdout)["media_env"]["value"]
+        expected = {**defaults, **overrides}
+        assert rendered.splitlines() == [f"{k}={v}" for k, v in sorted(expected.items())], rendered
+
+    # Only keys that reach the pods: a pipeline setting the k8s side does not
+    # copy (or one the media module sets itself) would split the two.
+    for foreign in ({"RUNWAY_MEDIA__QUOTA_BYTES_PER_USER": "0"}, {"RUNWAY_MEDIA__PROCESSOR": "worker"}, {"MAX_PIXELS": "1"}):
+        accepted, output = _plan_accepts(tmp_path, {"media_settings": foreign})
+        assert not accepted and "var.media_settings" in output, output
 
 
 def test_thumbnail_lambda_permissions():
@@ -455,6 +610,15 @@ def test_kustomize_env_configures_the_media_processor(env):
     assert "RUNWAY_MEDIA__RESULTS_QUEUE_URL=${module.media.thumbnail_results_queue_url}" in lines
     # media.processor = lambda needs S3 storage (runway_core::Config::validate).
     assert "RUNWAY_STORAGE_URL=${module.media.storage_url}" in lines
+
+
+def test_alert_lambda_timeout_covers_its_retries():
+    fn = blocks(hcl_dir(MODULES / "observability"), "resource", "aws_lambda_function")["alert"]
+    # Targets are posted to concurrently, each with up to 3 attempts of at
+    # most 5 s plus 0.5 + 1 s of backoff: ~17 s. 60 s leaves room.
+    attempts, attempt_timeout, backoff = 3, 5, 0.5 + 1.0
+    assert fn["timeout"] == 60
+    assert fn["timeout"] >= 3 * (attempts * attempt_timeout + backoff)
 
 
 def test_alert_lambda_runs_one_instance_with_json_logs():

@@ -11,21 +11,24 @@
 //!   endpoint taking the alarm as JSON ([`JsonAlert`]).
 //!
 //! **Flapping.** An alarm that changes state `RUNWAY_ALERT_FLAP_THRESHOLD`
-//! times (default 3) within `RUNWAY_ALERT_FLAP_WINDOW_SECS` (default 900)
-//! gets one "flapping" message; its further changes are muted until it has
-//! been quiet for a whole window. The history lives in the function's
+//! times (default 3, at least 2) within `RUNWAY_ALERT_FLAP_WINDOW_SECS`
+//! (default 900) gets one "flapping" message; its further changes are muted
+//! until it has been quiet for a whole window, except a change into ALARM
+//! when the last message announced another state ([`Flaps`]). The history lives in the function's
 //! memory, which is why the function runs with a reserved concurrency of 1
 //! (one warm instance sees every alarm; SNS invocations wait in Lambda's
 //! async queue meanwhile). A cold start forgets it: at worst one extra
 //! message.
 //!
-//! **Failures.** Each webhook is tried 3 times with backoff; if one still
-//! fails the invocation fails, Lambda retries it twice more, then sends the
+//! **Failures.** Targets are posted to concurrently, each tried 3 times
+//! (5 s per attempt, 0.5 s then 1 s apart); a URL from Secrets Manager that
+//! the webhook refuses (401/403/404/410) is read again once, for rotated
+//! secrets. If a target still fails the invocation fails, Lambda retries it twice more, then sends the
 //! event to the function's dead-letter queue (`alert_dlq` in Terraform,
 //! itself alarmed by e-mail). Targets that already took a message are not
 //! posted to again when Lambda retries it in the same instance.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -242,6 +245,8 @@ pub fn text(
 struct History {
     changes: VecDeque<Instant>,
     muted: bool,
+    /// The state the last message about this alarm announced.
+    last_posted: Option<String>,
 }
 
 /// Whether to post one change, and how.
@@ -250,10 +255,20 @@ pub enum Decision {
     Post,
     /// Post the one "flapping" message (changes seen in the window).
     Flapping(usize),
+    /// Post although the alarm is flapping: it went into ALARM while the
+    /// last message said otherwise.
+    PostWhileFlapping,
     Mute,
 }
 
 /// Flap detection over a sliding window.
+///
+/// An alarm that changes `threshold` times within `window` gets one
+/// "flapping" message; its further changes are muted until it has been
+/// quiet for a whole window, except a change into ALARM when the last
+/// message announced another state: chat never shows an alarm as fine
+/// while it is in ALARM. (An alarm that settles in OK while muted is
+/// announced with its next change.)
 pub struct Flaps {
     window: Duration,
     threshold: usize,
@@ -261,21 +276,28 @@ pub struct Flaps {
 }
 
 impl Flaps {
+    /// `threshold` must be at least 2 and `window` non-zero.
     pub fn new(window: Duration, threshold: usize) -> Flaps {
+        assert!(threshold >= 2 && !window.is_zero(), "invalid flap settings");
         Flaps {
             window,
-            threshold: threshold.max(2),
+            threshold,
             alarms: HashMap::new(),
         }
     }
 
-    /// Record a change of `alarm` at `now` and decide.
-    pub fn decide(&mut self, alarm: &str, now: Instant) -> Decision {
+    pub fn window(&self) -> Duration {
+        self.window
+    }
+
+    /// Record a change of `alarm` into `state` at `now` and decide.
+    pub fn decide(&mut self, alarm: &str, state: &str, now: Instant) -> Decision {
         let window = self.window;
         self.alarms.retain(|_, h| {
             h.changes
                 .back()
                 .is_some_and(|t| now.duration_since(*t) < window)
+                || h.last_posted.as_deref() == Some("ALARM")
         });
         let h = self.alarms.entry(alarm.to_string()).or_default();
         while h
@@ -290,27 +312,84 @@ impl Flaps {
             h.muted = false;
         }
         h.changes.push_back(now);
-        if h.muted {
-            Decision::Mute
+        let decision = if h.muted {
+            if state == "ALARM" && h.last_posted.as_deref() != Some("ALARM") {
+                Decision::PostWhileFlapping
+            } else {
+                Decision::Mute
+            }
         } else if h.changes.len() >= self.threshold {
             h.muted = true;
             Decision::Flapping(h.changes.len())
         } else {
             Decision::Post
+        };
+        if decision != Decision::Mute {
+            h.last_posted = Some(state.to_string());
+        }
+        decision
+    }
+}
+
+/// Remembers the last `capacity` keys (bounded memory for a warm instance).
+struct Recent<K, V> {
+    capacity: usize,
+    order: VecDeque<K>,
+    map: HashMap<K, V>,
+}
+
+impl<K: std::hash::Hash + Eq + Clone, V> Recent<K, V> {
+    fn new(capacity: usize) -> Self {
+        Recent {
+            capacity,
+            order: VecDeque::new(),
+            map: HashMap::new(),
+        }
+    }
+
+    fn get(&self, key: &K) -> Option<&V> {
+        self.map.get(key)
+    }
+
+    fn insert(&mut self, key: K, value: V) {
+        if self.map.insert(key.clone(), value).is_none() {
+            self.order.push_back(key);
+            while self.order.len() > self.capacity {
+                if let Some(old) = self.order.pop_front() {
+                    self.map.remove(&old);
+                }
+            }
         }
     }
 }
 
+/// Where a target's URL comes from.
+enum Source {
+    Env,
+    Secret(String),
+}
+
+/// One webhook and where its URL was read from.
+struct Endpoint {
+    target: Target,
+    source: Source,
+    /// The variable that named it (for error messages).
+    var: &'static str,
+}
+
 pub struct Alerter {
-    targets: Vec<Target>,
+    endpoints: Vec<Mutex<Endpoint>>,
     environment: Option<String>,
-    /// The project's HTTPS client (rustls with an explicit provider).
+    /// The project's HTTPS client (rustls with an explicit provider); its
+    /// timeout bounds each attempt.
     http: HttpClient,
+    secrets: Option<aws_sdk_secretsmanager::Client>,
     flaps: Mutex<Flaps>,
-    /// SNS message ids already handled (Lambda retries an invocation that
-    /// failed): `(message id, target index)` posted, and message ids counted.
-    posted: Mutex<HashSet<(String, usize)>>,
-    counted: Mutex<HashSet<String>>,
+    /// What each recent SNS message was turned into (`None`: muted), so that
+    /// Lambda's retry of a failed invocation posts the same thing, and which
+    /// targets already took it.
+    decided: Mutex<Recent<String, Option<Post>>>,
+    posted: Mutex<Recent<(String, usize), ()>>,
     attempts: u32,
     backoff: Duration,
 }
@@ -333,10 +412,59 @@ pub fn url_from_secret(value: &str) -> anyhow::Result<SecretString> {
     Ok(SecretString::from(value.to_string()))
 }
 
+/// An http(s) URL with a host; the error never contains it.
+fn check_url(url: &SecretString, var: &str) -> anyhow::Result<()> {
+    let parsed: http::Uri = url
+        .expose_secret()
+        .parse()
+        .map_err(|_| anyhow::anyhow!("{var}: not a URL"))?;
+    if !matches!(parsed.scheme_str(), Some("https" | "http")) || parsed.host().is_none() {
+        anyhow::bail!("{var}: must be an http(s) URL");
+    }
+    Ok(())
+}
+
+async fn read_secret(
+    client: &aws_sdk_secretsmanager::Client,
+    arn: &str,
+    var: &str,
+) -> anyhow::Result<SecretString> {
+    let out = client
+        .get_secret_value()
+        .secret_id(arn)
+        .send()
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "reading {var}: {}",
+                aws_sdk_secretsmanager::error::DisplayErrorContext(&e)
+            )
+        })?;
+    let value = out
+        .secret_string()
+        .ok_or_else(|| anyhow::anyhow!("{var}: the secret has no string value"))?;
+    let url = url_from_secret(value).map_err(|e| anyhow::anyhow!("{var}: {e}"))?;
+    check_url(&url, var)?;
+    Ok(url)
+}
+
+fn parse_env<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T> {
+    match env(name) {
+        None => Ok(default),
+        Some(v) => v
+            .trim()
+            .parse()
+            .map_err(|_| anyhow::anyhow!("{name}: not a valid number")),
+    }
+}
+
+/// Per-attempt timeout of a webhook post.
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
+
 impl Alerter {
     /// Configured from the environment (see the module docs).
     pub async fn from_env() -> anyhow::Result<Alerter> {
-        let mut targets = Vec::new();
+        let mut endpoints = Vec::new();
         let mut secrets = None;
         for (kind, url_var, arn_var) in [
             (
@@ -350,71 +478,81 @@ impl Alerter {
                 "RUNWAY_ALERT_WEBHOOK_SECRET_ARN",
             ),
         ] {
-            let url = match (env(url_var), env(arn_var)) {
-                (Some(url), _) => SecretString::from(url),
+            let endpoint = match (env(url_var), env(arn_var)) {
+                (Some(url), _) => {
+                    let url = SecretString::from(url);
+                    check_url(&url, url_var)?;
+                    Endpoint {
+                        target: Target { kind, url },
+                        source: Source::Env,
+                        var: url_var,
+                    }
+                }
                 (None, Some(arn)) => {
                     if secrets.is_none() {
                         let aws = aws_config::load_from_env().await;
                         secrets = Some(aws_sdk_secretsmanager::Client::new(&aws));
                     }
                     let client = secrets.as_ref().expect("set above");
-                    let out = client
-                        .get_secret_value()
-                        .secret_id(&arn)
-                        .send()
-                        .await
-                        .map_err(|e| {
-                            anyhow::anyhow!(
-                                "reading {arn_var}: {}",
-                                aws_sdk_secretsmanager::error::DisplayErrorContext(&e)
-                            )
-                        })?;
-                    let value = out.secret_string().ok_or_else(|| {
-                        anyhow::anyhow!("{arn_var}: the secret has no string value")
-                    })?;
-                    url_from_secret(value)?
+                    let url = read_secret(client, &arn, arn_var).await?;
+                    Endpoint {
+                        target: Target { kind, url },
+                        source: Source::Secret(arn),
+                        var: arn_var,
+                    }
                 }
                 (None, None) => continue,
             };
-            let parsed: http::Uri = url
-                .expose_secret()
-                .parse()
-                .map_err(|_| anyhow::anyhow!("{url_var}: not a URL"))?;
-            if !matches!(parsed.scheme_str(), Some("https" | "http")) || parsed.host().is_none() {
-                anyhow::bail!("{url_var}: must be an http(s) URL");
-            }
-            targets.push(Target { kind, url });
+            endpoints.push(endpoint);
         }
-        if targets.is_empty() {
+        if endpoints.is_empty() {
             anyhow::bail!(
                 "no alert target: set RUNWAY_ALERT_SLACK_WEBHOOK_URL, RUNWAY_ALERT_WEBHOOK_URL or their _SECRET_ARN forms"
             );
         }
-        let window = env("RUNWAY_ALERT_FLAP_WINDOW_SECS")
-            .map(|v| v.parse::<u64>())
-            .transpose()
-            .map_err(|_| anyhow::anyhow!("RUNWAY_ALERT_FLAP_WINDOW_SECS: not a number"))?
-            .unwrap_or(900);
-        let threshold = env("RUNWAY_ALERT_FLAP_THRESHOLD")
-            .map(|v| v.parse::<usize>())
-            .transpose()
-            .map_err(|_| anyhow::anyhow!("RUNWAY_ALERT_FLAP_THRESHOLD: not a number"))?
-            .unwrap_or(3);
-        Ok(Alerter::new(
-            targets,
+        let window: u64 = parse_env("RUNWAY_ALERT_FLAP_WINDOW_SECS", 900)?;
+        if window == 0 {
+            anyhow::bail!("RUNWAY_ALERT_FLAP_WINDOW_SECS: must be at least 1");
+        }
+        let threshold: usize = parse_env("RUNWAY_ALERT_FLAP_THRESHOLD", 3)?;
+        if threshold < 2 {
+            anyhow::bail!("RUNWAY_ALERT_FLAP_THRESHOLD: must be at least 2");
+        }
+        let mut alerter = Alerter::with_endpoints(
+            endpoints,
             env("RUNWAY_ALERT_ENVIRONMENT"),
             Flaps::new(Duration::from_secs(window), threshold),
-        ))
+        );
+        alerter.secrets = secrets;
+        Ok(alerter)
     }
 
+    /// Targets given directly (tests, embedders).
     pub fn new(targets: Vec<Target>, environment: Option<String>, flaps: Flaps) -> Alerter {
+        let endpoints = targets
+            .into_iter()
+            .map(|target| Endpoint {
+                target,
+                source: Source::Env,
+                var: "webhook",
+            })
+            .collect();
+        Alerter::with_endpoints(endpoints, environment, flaps)
+    }
+
+    fn with_endpoints(
+        endpoints: Vec<Endpoint>,
+        environment: Option<String>,
+        flaps: Flaps,
+    ) -> Alerter {
         Alerter {
-            targets,
+            endpoints: endpoints.into_iter().map(Mutex::new).collect(),
             environment,
-            http: HttpClient::new(None, Duration::from_secs(10)).expect("TLS configuration"),
+            http: HttpClient::new(None, ATTEMPT_TIMEOUT).expect("TLS configuration"),
+            secrets: None,
             flaps: Mutex::new(flaps),
-            posted: Mutex::new(HashSet::new()),
-            counted: Mutex::new(HashSet::new()),
+            decided: Mutex::new(Recent::new(1000)),
+            posted: Mutex::new(Recent::new(2000)),
             attempts: 3,
             backoff: Duration::from_millis(500),
         }
@@ -426,7 +564,14 @@ impl Alerter {
         self
     }
 
-    /// Handle one SNS invocation. An error makes Lambda retry it, then
+    /// Another per-attempt timeout (tests).
+    pub fn with_attempt_timeout(mut self, timeout: Duration) -> Alerter {
+        self.http = HttpClient::new(None, timeout).expect("TLS configuration");
+        self
+    }
+
+    /// Handle one SNS invocation: every target gets each message at once
+    /// (concurrently). An error makes Lambda retry the invocation, then
     /// dead-letter it.
     pub async fn handle(&self, event: Value) -> Result<Value, anyhow::Error> {
         let event: SnsEvent =
@@ -434,21 +579,28 @@ impl Alerter {
         let mut failed = 0;
         for record in &event.records {
             let sns = &record.sns;
-            let posts = self.messages(&sns.message_id, sns.subject.as_deref(), &sns.message);
-            for (i, target) in self.targets.iter().enumerate() {
-                let Some(body) = posts.as_ref().map(|p| p.body(target.kind)) else {
-                    continue;
-                };
-                let key = (sns.message_id.clone(), i);
-                if self.posted.lock().expect("lock").contains(&key) {
-                    continue;
-                }
-                match self.post(target, &body).await {
-                    Ok(()) => {
-                        self.posted.lock().expect("lock").insert(key);
-                    }
+            let post = self.decide(&sns.message_id, sns.subject.as_deref(), &sns.message);
+            let Some(post) = post else { continue };
+            let pending: Vec<usize> = (0..self.endpoints.len())
+                .filter(|i| {
+                    self.posted
+                        .lock()
+                        .expect("lock")
+                        .get(&(sns.message_id.clone(), *i))
+                        .is_none()
+                })
+                .collect();
+            let results =
+                futures::future::join_all(pending.iter().map(|&i| self.post(i, &post))).await;
+            for (i, result) in pending.into_iter().zip(results) {
+                match result {
+                    Ok(()) => self
+                        .posted
+                        .lock()
+                        .expect("lock")
+                        .insert((sns.message_id.clone(), i), ()),
                     Err(e) => {
-                        tracing::error!(target = ?target.kind, error = %e, "alert not delivered");
+                        tracing::error!(error = %e, "alert not delivered");
                         failed += 1;
                     }
                 }
@@ -460,8 +612,26 @@ impl Alerter {
         Ok(serde_json::json!({}))
     }
 
-    /// What to post for one SNS message, or `None` when muted.
-    fn messages(&self, message_id: &str, subject: Option<&str>, message: &str) -> Option<Post> {
+    /// What to post for one SNS message (`None` when muted), decided once
+    /// per message id.
+    fn decide(&self, message_id: &str, subject: Option<&str>, message: &str) -> Option<Post> {
+        if let Some(post) = self
+            .decided
+            .lock()
+            .expect("lock")
+            .get(&message_id.to_string())
+        {
+            return post.clone();
+        }
+        let post = self.make_post(subject, message);
+        self.decided
+            .lock()
+            .expect("lock")
+            .insert(message_id.to_string(), post.clone());
+        post
+    }
+
+    fn make_post(&self, subject: Option<&str>, message: &str) -> Option<Post> {
         let Ok(alarm) = serde_json::from_str::<Alarm>(message) else {
             // Something else published to the alert topic: forward it as is.
             let text = match subject {
@@ -470,31 +640,23 @@ impl Alerter {
             };
             return Some(Post::Text(text, self.environment.clone()));
         };
-        let first_time = self
-            .counted
-            .lock()
-            .expect("lock")
-            .insert(message_id.to_string());
-        let decision = if first_time {
-            self.flaps
-                .lock()
-                .expect("lock")
-                .decide(&alarm.alarm_name, Instant::now())
-        } else {
-            // A retry of a message already counted: post it as decided then
-            // (it was not muted, or it would not have failed).
-            Decision::Post
+        let (decision, window) = {
+            let mut flaps = self.flaps.lock().expect("lock");
+            let d = flaps.decide(&alarm.alarm_name, &alarm.new_state_value, Instant::now());
+            (d, flaps.window())
         };
-        let window = self.flaps.lock().expect("lock").window;
         let flapping = match decision {
             Decision::Mute => {
                 tracing::info!(alarm = %alarm.alarm_name, state = %alarm.new_state_value, "flapping alarm: change muted");
                 return None;
             }
             Decision::Flapping(n) => Some((n, window)),
-            Decision::Post => None,
+            Decision::Post | Decision::PostWhileFlapping => None,
         };
-        let text = text(&alarm, self.environment.as_deref(), flapping);
+        let mut text = text(&alarm, self.environment.as_deref(), flapping);
+        if decision == Decision::PostWhileFlapping {
+            text.push_str("\n(still flapping; other changes stay muted)");
+        }
         Some(Post::Alarm(Box::new(JsonAlert {
             source: "runway-alert".into(),
             environment: self.environment.clone(),
@@ -508,39 +670,67 @@ impl Alerter {
             region: alarm.region().map(str::to_string),
             account: alarm.account_id.clone(),
             link: alarm.link(),
-            flapping: flapping.is_some(),
+            flapping: flapping.is_some() || decision == Decision::PostWhileFlapping,
             text,
         })))
     }
 
-    async fn post(&self, target: &Target, body: &Value) -> anyhow::Result<()> {
+    /// Post to endpoint `i`, with retries. A URL read from Secrets Manager
+    /// that the webhook refuses (401/403/404/410: revoked or rotated) is
+    /// read again once.
+    async fn post(&self, i: usize, post: &Post) -> anyhow::Result<()> {
+        let (kind, mut url, var, arn) = {
+            let e = self.endpoints[i].lock().expect("lock");
+            let arn = match &e.source {
+                Source::Secret(arn) => Some(arn.clone()),
+                Source::Env => None,
+            };
+            (e.target.kind, e.target.url.clone(), e.var, arn)
+        };
+        let body = serde_json::to_vec(&post.body(kind))?;
         let mut wait = self.backoff;
         let mut last = String::new();
+        let mut reread = false;
         for attempt in 1..=self.attempts {
-            let request = http::Request::post(target.url.expose_secret())
+            let request = http::Request::post(url.expose_secret())
                 .header(http::header::CONTENT_TYPE, "application/json")
-                .body(Full::new(Bytes::from(serde_json::to_vec(body)?)))
+                .body(Full::new(Bytes::from(body.clone())))
                 // Never the URL in errors: it holds the webhook's credentials.
-                .map_err(|_| anyhow::anyhow!("{:?} webhook: invalid URL", target.kind))?;
+                .map_err(|_| anyhow::anyhow!("{var}: invalid URL"))?;
             match self.http.request(request).await {
                 Ok(r) if (200..300).contains(&r.status) => return Ok(()),
-                Ok(r) => last = format!("HTTP {}", r.status),
+                Ok(r) => {
+                    last = format!("HTTP {}", r.status);
+                    if matches!(r.status, 401 | 403 | 404 | 410)
+                        && !reread
+                        && let (Some(arn), Some(client)) = (&arn, &self.secrets)
+                    {
+                        reread = true;
+                        match read_secret(client, arn, var).await {
+                            Ok(fresh) => {
+                                tracing::info!(target = ?kind, "webhook refused its URL; read the secret again");
+                                self.endpoints[i].lock().expect("lock").target.url = fresh.clone();
+                                url = fresh;
+                            }
+                            Err(e) => {
+                                tracing::warn!(target = ?kind, error = %e, "reading the webhook secret again failed")
+                            }
+                        }
+                    }
+                }
                 Err(e) => last = e.reason().to_string(),
             }
-            tracing::warn!(target = ?target.kind, attempt, error = %last, "webhook attempt failed");
+            tracing::warn!(target = ?kind, attempt, error = %last, "webhook attempt failed");
             if attempt < self.attempts {
                 tokio::time::sleep(wait).await;
                 wait *= 2;
             }
         }
-        anyhow::bail!(
-            "{:?} webhook: {last} after {} attempts",
-            target.kind,
-            self.attempts
-        )
+        anyhow::bail!("{kind:?} webhook: {last} after {} attempts", self.attempts)
     }
 }
 
+#[derive(Clone)]
 enum Post {
     Alarm(Box<JsonAlert>),
     Text(String, Option<String>),
@@ -571,17 +761,38 @@ mod tests {
         let mut flaps = Flaps::new(Duration::from_secs(600), 3);
         let t0 = Instant::now();
         let at = |s: u64| t0 + Duration::from_secs(s);
-        assert_eq!(flaps.decide("a", at(0)), Decision::Post);
-        assert_eq!(flaps.decide("a", at(60)), Decision::Post);
-        assert_eq!(flaps.decide("a", at(120)), Decision::Flapping(3));
-        assert_eq!(flaps.decide("a", at(180)), Decision::Mute);
+        assert_eq!(flaps.decide("a", "ALARM", at(0)), Decision::Post);
+        assert_eq!(flaps.decide("a", "OK", at(60)), Decision::Post);
+        assert_eq!(flaps.decide("a", "ALARM", at(120)), Decision::Flapping(3));
+        assert_eq!(flaps.decide("a", "OK", at(180)), Decision::Mute);
         // Another alarm is unaffected.
-        assert_eq!(flaps.decide("b", at(190)), Decision::Post);
-        // Still changing within the window: muted.
-        assert_eq!(flaps.decide("a", at(700)), Decision::Mute);
+        assert_eq!(flaps.decide("b", "ALARM", at(190)), Decision::Post);
+        // Still changing within the window: muted (the last message said
+        // ALARM, so going back into ALARM needs no message).
+        assert_eq!(flaps.decide("a", "ALARM", at(240)), Decision::Mute);
+        assert_eq!(flaps.decide("a", "OK", at(700)), Decision::Mute);
         // Quiet for a whole window: a new episode.
-        assert_eq!(flaps.decide("a", at(1400)), Decision::Post);
-        assert_eq!(flaps.decide("a", at(2100)), Decision::Post);
+        assert_eq!(flaps.decide("a", "ALARM", at(1400)), Decision::Post);
+        assert_eq!(flaps.decide("a", "OK", at(2100)), Decision::Post);
+    }
+
+    #[test]
+    fn a_flapping_alarm_going_into_alarm_is_never_muted_after_an_ok() {
+        let mut flaps = Flaps::new(Duration::from_secs(600), 3);
+        let t0 = Instant::now();
+        let at = |s: u64| t0 + Duration::from_secs(s);
+        assert_eq!(flaps.decide("a", "OK", at(0)), Decision::Post);
+        assert_eq!(flaps.decide("a", "ALARM", at(10)), Decision::Post);
+        // The flapping message announces OK...
+        assert_eq!(flaps.decide("a", "OK", at(20)), Decision::Flapping(3));
+        // ...so the next ALARM is posted although muted,
+        assert_eq!(
+            flaps.decide("a", "ALARM", at(30)),
+            Decision::PostWhileFlapping
+        );
+        // and after that only changes that would hide an ALARM are.
+        assert_eq!(flaps.decide("a", "OK", at(40)), Decision::Mute);
+        assert_eq!(flaps.decide("a", "ALARM", at(50)), Decision::Mute);
     }
 
     #[test]

@@ -110,7 +110,17 @@ pub enum Recorded {
 pub async fn record(state: &AppState, report: &Report) -> anyhow::Result<Recorded> {
     let Some(m) = state.db.media_by_id(report.media_id).await? else {
         // Deleted before or while it was processed: its delete removed what
-        // existed then; remove what this run wrote.
+        // existed then; remove what this run wrote, but only keys that are
+        // this media's own (a stray report must not delete anything else).
+        let own = Upload::parse(&report.upload_key).filter(|u| {
+            u.media_id == report.media_id
+                && u.user_id == report.user_id
+                && report.files_belong_to(u)
+        });
+        if own.is_none() {
+            tracing::warn!(media_id = %report.media_id, "ignoring a thumbnail report for unknown media with foreign keys");
+            return Ok(Recorded::Mismatch);
+        }
         for f in report.files() {
             state.blobs.delete(&f.key).await?;
         }
@@ -131,6 +141,7 @@ pub async fn record(state: &AppState, report: &Report) -> anyhow::Result<Recorde
         return Ok(Recorded::Mismatch);
     }
     if matches!(m.status, MediaStatus::Ready | MediaStatus::Failed) {
+        discard_unreferenced(state, &m, report).await?;
         state.blobs.delete(&m.upload_key).await?;
         return Ok(Recorded::AlreadyFinal);
     }
@@ -171,6 +182,9 @@ pub async fn record(state: &AppState, report: &Report) -> anyhow::Result<Recorde
             if done {
                 Recorded::Ready
             } else {
+                if let Some(now_final) = state.db.media_by_id(m.id).await? {
+                    discard_unreferenced(state, &now_final, report).await?;
+                }
                 Recorded::AlreadyFinal
             }
         }
@@ -184,6 +198,24 @@ pub async fn record(state: &AppState, report: &Report) -> anyhow::Result<Recorde
     };
     state.blobs.delete(&m.upload_key).await?;
     Ok(recorded)
+}
+
+/// A late or duplicate report may name files the final record does not
+/// (another run's bytes, or a second upload to a still-valid upload URL):
+/// delete those, so nothing is stored that no record points at.
+async fn discard_unreferenced(state: &AppState, m: &Media, report: &Report) -> anyhow::Result<()> {
+    let kept: std::collections::HashSet<&str> = m
+        .variants
+        .values()
+        .chain(m.original.iter())
+        .map(|f| f.key.as_str())
+        .collect();
+    for f in report.files() {
+        if !kept.contains(f.key.as_str()) {
+            state.blobs.delete(&f.key).await?;
+        }
+    }
+    Ok(())
 }
 
 /// A processed file as clients see it.

@@ -67,9 +67,21 @@ pub async fn process(
     }
     let bytes = blob.bytes;
     let s = settings.clone();
-    let result = tokio::task::spawn_blocking(move || run_pipeline(&bytes, &s))
-        .await
-        .map_err(|e| Error::Aborted(e.to_string()))?;
+    let result = match tokio::task::spawn_blocking(move || run_pipeline(&bytes, &s)).await {
+        Ok(result) => result,
+        // The pipeline is written never to panic; if a decoder does anyway,
+        // the image is the cause and retrying cannot help: report it.
+        Err(e) if e.is_panic() => {
+            tracing::error!("the image pipeline panicked on this upload");
+            return Ok(Report::failed(
+                upload,
+                size,
+                "processing_failed",
+                "the image could not be processed",
+            ));
+        }
+        Err(e) => return Err(Error::Aborted(e.to_string())),
+    };
     let out = match result {
         Ok(out) => out,
         Err(e) => {

@@ -128,7 +128,7 @@ async fn webhook_failures_are_retried_then_fail_the_invocation_without_leaking_t
     let alerter = alerter(&base);
 
     // Two 503s, then accepted: delivered on the third attempt.
-    receiver.script(&[503, 503]);
+    receiver.script(SLACK, &[503, 503]);
     alerter
         .handle(alarm_event("r-1", "ALARM", "OK"))
         .await
@@ -138,7 +138,7 @@ async fn webhook_failures_are_retried_then_fail_the_invocation_without_leaking_t
 
     // Chat is down for good: the invocation fails (Lambda retries it, then
     // dead-letters it), and the error never shows the webhook's secret URL.
-    receiver.script(&[500, 500, 500]);
+    receiver.script(SLACK, &[500, 500, 500]);
     let err = alerter
         .handle(alarm_event("r-2", "OK", "ALARM"))
         .await
@@ -160,6 +160,28 @@ async fn webhook_failures_are_retried_then_fail_the_invocation_without_leaking_t
         .unwrap();
     assert_eq!(receiver.posts_to(SLACK).len(), 7);
     assert_eq!(receiver.posts_to(JSON).len(), 2);
+}
+
+#[tokio::test]
+async fn a_hanging_webhook_times_out_without_holding_up_the_other_target() {
+    let (receiver, base) = Receiver::start().await;
+    let alerter = alerter(&base).with_attempt_timeout(Duration::from_millis(200));
+    receiver.script(SLACK, &[0, 0, 0]);
+    let started = std::time::Instant::now();
+    let err = alerter
+        .handle(alarm_event("h-1", "ALARM", "OK"))
+        .await
+        .unwrap_err();
+    let took = started.elapsed();
+    assert!(format!("{err:#}").contains("failed"), "{err:#}");
+    // Three attempts of 200 ms plus 10 + 20 ms of backoff, not 3 × 30 s.
+    assert!(took < Duration::from_secs(3), "{took:?}");
+    assert_eq!(receiver.posts_to(SLACK).len(), 3);
+    assert_eq!(
+        receiver.posts_to(JSON).len(),
+        1,
+        "the JSON webhook got it meanwhile"
+    );
 }
 
 /// The real `bootstrap` binary under the local Runtime API, with the chat
@@ -197,7 +219,7 @@ async fn the_alert_binary_runs_under_the_lambda_runtime_api_with_a_secret_webhoo
     receiver.wait_for(JSON, 1).await;
 
     // Chat down: the invocation's error goes to the Runtime API.
-    receiver.script(&[500, 500, 500]);
+    receiver.script(SLACK, &[500, 500, 500]);
     let failed = api
         .invoke(alarm_event("bin-2", "OK", "ALARM"), Duration::from_secs(30))
         .await;

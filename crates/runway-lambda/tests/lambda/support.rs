@@ -66,11 +66,11 @@ pub fn jpeg(w: u32, h: u32) -> Vec<u8> {
 }
 
 /// A local webhook: records every POST (path, JSON body) and answers with
-/// scripted statuses (then 200).
+/// statuses scripted per path (then 200).
 #[derive(Clone, Default)]
 pub struct Receiver {
     pub posts: Arc<Mutex<Vec<(String, Value)>>>,
-    script: Arc<Mutex<Vec<u16>>>,
+    script: Arc<Mutex<std::collections::HashMap<String, Vec<u16>>>>,
 }
 
 impl Receiver {
@@ -85,9 +85,12 @@ impl Receiver {
         (receiver, base)
     }
 
-    /// Answer the next requests with these statuses.
-    pub fn script(&self, statuses: &[u16]) {
-        *self.script.lock().unwrap() = statuses.to_vec();
+    /// Answer the next requests to `path` with these statuses (0: hang).
+    pub fn script(&self, path: &str, statuses: &[u16]) {
+        self.script
+            .lock()
+            .unwrap()
+            .insert(path.to_string(), statuses.to_vec());
     }
 
     pub fn posts_to(&self, path: &str) -> Vec<Value> {
@@ -119,10 +122,17 @@ async fn receive(
 ) -> StatusCode {
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     r.posts.lock().unwrap().push((uri.path().to_string(), body));
-    let mut script = r.script.lock().unwrap();
-    if script.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::from_u16(script.remove(0)).unwrap()
+    let next = {
+        let mut script = r.script.lock().unwrap();
+        match script.get_mut(uri.path()) {
+            Some(statuses) if !statuses.is_empty() => statuses.remove(0),
+            _ => 200,
+        }
+    };
+    if next == 0 {
+        // 0: hang (a webhook that accepts the connection and never answers).
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        return StatusCode::OK;
     }
+    StatusCode::from_u16(next).unwrap()
 }

@@ -511,13 +511,20 @@ pub async fn complete(
         .blobs
         .head(&m.upload_key)
         .await
-        .map_err(|e| ApiError::unavailable("storage_unavailable", e))?
-        .ok_or_else(|| {
-            ApiError::conflict(
-                "upload_missing",
-                "no file has been uploaded for this media yet",
-            )
-        })?;
+        .map_err(|e| ApiError::unavailable("storage_unavailable", e))?;
+    let Some(meta) = meta else {
+        // With the Lambda processor the upload may already be processed,
+        // recorded and removed: then the record is final.
+        if let Some(done) = state.db.media_by_id(id).await?
+            && matches!(done.status, MediaStatus::Ready | MediaStatus::Failed)
+        {
+            return Ok((StatusCode::OK, Json(view(&state, &done).await?)).into_response());
+        }
+        return Err(ApiError::conflict(
+            "upload_missing",
+            "no file has been uploaded for this media yet",
+        ));
+    };
     // The signed URL only accepts the declared size; checked again here in
     // case storage was written some other way.
     if meta.size > config.max_upload_bytes || meta.size > m.bytes {
@@ -617,6 +624,17 @@ pub async fn delete_media(
         .map_err(storage)?;
     state.blobs.delete(&m.upload_key).await.map_err(storage)?;
     state.db.delete_media(id).await?;
+    // A run that finished in between (the thumbnail Lambda, or a worker)
+    // may have written files after the first pass; its report will find the
+    // record gone and remove its own files too. Best effort: the record is
+    // already gone.
+    if let Err(e) = state
+        .blobs
+        .delete_prefix(&media::files_prefix(m.visibility, m.user_id, m.id))
+        .await
+    {
+        tracing::warn!(media_id = %id, error = %e, "second pass over a deleted media's files failed");
+    }
     tracing::info!(media_id = %id, "media deleted");
     Ok(StatusCode::NO_CONTENT)
 }

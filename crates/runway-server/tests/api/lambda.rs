@@ -251,3 +251,148 @@ async fn with_the_lambda_processor_uploads_end_in_the_same_record_through_s3_eve
     assert_eq!(failed["status"], "failed", "{failed}");
     assert_eq!(failed["error"]["code"], "unsupported_type", "{failed}");
 }
+
+/// `media::record` acts only on what belongs to the report's own media,
+/// whatever the report says.
+#[tokio::test]
+async fn recording_a_report_never_touches_files_beyond_its_media() {
+    use runway_core::domain::{UserId, Visibility};
+    use runway_server::media::{Recorded, record};
+    use runway_thumbnail::{File, Outcome, Report, Upload};
+
+    let app = TestApp::spawn().await;
+    let t = token(&app.register("records@example.com").await, "access_token");
+    let resp = app
+        .client
+        .post(app.url("/v1/media?wait=10s"))
+        .bearer_auth(&t)
+        .multipart(reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(jpeg(400, 300)).file_name("p.jpg"),
+        ))
+        .send()
+        .await
+        .unwrap();
+    let body: Value = resp.json().await.unwrap();
+    let id: uuid::Uuid = body["id"].as_str().unwrap().parse().unwrap();
+    let m = media_until(&app, &t, &id.to_string(), |m| m["status"] == "ready").await;
+    assert_eq!(m["status"], "ready");
+    let rec = app.state.db.media_by_id(id).await.unwrap().unwrap();
+    let blobs = app.state.blobs.clone();
+    let put = |key: String| {
+        let blobs = blobs.clone();
+        async move {
+            blobs
+                .put(&key, bytes::Bytes::from_static(b"x"), "image/webp", None)
+                .await
+                .unwrap();
+            key
+        }
+    };
+    let exists = |key: String| {
+        let blobs = blobs.clone();
+        async move { blobs.head(&key).await.unwrap().is_some() }
+    };
+    let file = |key: &str| File {
+        key: key.to_string(),
+        width: 1,
+        height: 1,
+        content_type: "image/webp".into(),
+        bytes: 1,
+    };
+    let stored = |f: &runway_store::media::StoredFile| file(&f.key);
+    let ready = |original: File, variants: Vec<(&str, File)>| Outcome::Ready {
+        content_type: "image/jpeg".into(),
+        width: 400,
+        height: 300,
+        thumbhash: "AAAA".into(),
+        dominant_color: "#000000".into(),
+        original,
+        variants: variants
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+    };
+    let prefix = runway_server::media::files_prefix(rec.visibility, rec.user_id, rec.id);
+    let mut variants: Vec<(&str, File)> = rec
+        .variants
+        .iter()
+        .map(|(k, f)| (k.as_str(), stored(f)))
+        .collect();
+
+    // A duplicate report naming one more file of this media: the record
+    // stays, the unreferenced file is removed, the referenced ones kept.
+    let extra = put(format!("{prefix}extra-0011223344556677.webp")).await;
+    variants.push(("extra", file(&extra)));
+    let duplicate = Report {
+        media_id: rec.id,
+        user_id: rec.user_id,
+        upload_key: rec.upload_key.clone(),
+        upload_bytes: 1,
+        outcome: ready(stored(rec.original.as_ref().unwrap()), variants),
+    };
+    assert_eq!(
+        record(&app.state, &duplicate).await.unwrap(),
+        Recorded::AlreadyFinal
+    );
+    assert!(!exists(extra).await, "unreferenced file removed");
+    for f in rec.variants.values().chain(rec.original.iter()) {
+        assert!(exists(f.key.clone()).await, "{} kept", f.key);
+    }
+
+    // A report for this media naming a file of someone else's: ignored.
+    let other = UserId::new();
+    let victim = put(format!(
+        "private/{other}/{}/original-0011223344556677.jpg",
+        uuid::Uuid::now_v7()
+    ))
+    .await;
+    let foreign = Report {
+        outcome: ready(file(&victim), vec![]),
+        ..duplicate.clone()
+    };
+    assert_eq!(
+        record(&app.state, &foreign).await.unwrap(),
+        Recorded::Mismatch
+    );
+    assert!(exists(victim.clone()).await);
+
+    // A report for unknown media pointing at existing media's files and
+    // upload: ignored, nothing deleted.
+    let stray = Report {
+        media_id: uuid::Uuid::now_v7(),
+        outcome: ready(stored(rec.original.as_ref().unwrap()), vec![]),
+        ..duplicate.clone()
+    };
+    assert_eq!(
+        record(&app.state, &stray).await.unwrap(),
+        Recorded::Mismatch
+    );
+    assert!(exists(rec.original.as_ref().unwrap().key.clone()).await);
+
+    // A report for media deleted meanwhile, naming its own files: they go.
+    let gone_id = uuid::Uuid::now_v7();
+    let upload = Upload::new(rec.user_id, Visibility::Public, gone_id);
+    let staged = put(upload.key.clone()).await;
+    let written = put(format!(
+        "{}thumb-0011223344556677.webp",
+        upload.files_prefix()
+    ))
+    .await;
+    let gone = Report {
+        media_id: gone_id,
+        user_id: rec.user_id,
+        upload_key: upload.key.clone(),
+        upload_bytes: 1,
+        outcome: ready(file(&written), vec![]),
+    };
+    assert_eq!(record(&app.state, &gone).await.unwrap(), Recorded::Gone);
+    assert!(!exists(written).await && !exists(staged).await);
+    let m: Value = app
+        .get_authed(&format!("/v1/media/{id}"), &t)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(m["status"], "ready", "{m}");
+}

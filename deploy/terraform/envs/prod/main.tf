@@ -28,6 +28,22 @@ locals {
     apns_platform       = "APNS"
     log_retention_days  = 365
   }
+
+  # runway's media pipeline settings, one map for the pods (kustomize_env)
+  # and the thumbnail Lambda (module media), so both make the same files.
+  # The defaults are runway's own (runway_core::config::MediaConfig), also
+  # the base values in deploy/k8s/base/kustomization.yaml; every key is
+  # always written to aws.env, as deploy/k8s/components/aws-env copies each.
+  media_defaults = {
+    RUNWAY_MEDIA__MAX_UPLOAD_BYTES       = "52428800"
+    RUNWAY_MEDIA__MAX_PIXELS             = "50000000"
+    RUNWAY_MEDIA__MAX_SIDE               = "20000"
+    RUNWAY_MEDIA__MAX_FRAMES             = "1000"
+    RUNWAY_MEDIA__KEEP_ORIGINAL_METADATA = "false"
+    RUNWAY_MEDIA__VARIANT_FORMAT         = "webp"
+    RUNWAY_MEDIA__VARIANT_QUALITY        = "80"
+  }
+  media_settings = merge(local.media_defaults, var.media_settings)
 }
 
 module "network" {
@@ -90,6 +106,7 @@ module "media" {
   zone_id              = var.zone_id
   signing_public_keys  = { for name, path in var.cdn_signing_public_key_files : name => file("${path.module}/${path}") }
   thumbnail_lambda_zip = var.thumbnail_lambda_zip
+  media_settings       = local.media_settings
   vpc_id               = module.network.vpc_id
   lambda_subnet_ids    = module.network.app_subnet_ids
   log_retention_days   = local.settings.log_retention_days
@@ -182,6 +199,7 @@ locals {
     RUNWAY_QUEUE_URL=${module.messaging.queue_urls["jobs"]}
     RUNWAY_MEDIA__PROCESSOR=${module.media.media_processor}
     RUNWAY_MEDIA__RESULTS_QUEUE_URL=${module.media.thumbnail_results_queue_url}
+    ${join("\n", [for k, v in local.media_settings : "${k}=${v}"])}
     DATABASE_URL_SECRET=${module.data.secret_names["database-url"]}
     CACHE_URL_SECRET=${module.data.secret_names["cache-url"]}
     JWT_SECRET_SECRET=${module.data.secret_names["jwt-secret"]}

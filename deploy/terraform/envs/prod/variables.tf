@@ -66,6 +66,16 @@ variable "thumbnail_lambda_zip" {
   default     = null
 }
 
+variable "media_settings" {
+  description = "runway's media pipeline settings that differ from its defaults, e.g. { RUNWAY_MEDIA__MAX_PIXELS = \"40000000\" }: written to aws.env for the pods (kustomize_env) and given to the thumbnail Lambda, so both use the same values. Only the keys deploy/k8s/components/aws-env copies into the pods' configuration."
+  type        = map(string)
+  default     = {}
+  validation {
+    condition     = alltrue([for k in keys(var.media_settings) : contains(keys(local.media_defaults), k)])
+    error_message = "media_settings keys must be among RUNWAY_MEDIA__MAX_UPLOAD_BYTES, RUNWAY_MEDIA__MAX_PIXELS, RUNWAY_MEDIA__MAX_SIDE, RUNWAY_MEDIA__MAX_FRAMES, RUNWAY_MEDIA__KEEP_ORIGINAL_METADATA, RUNWAY_MEDIA__VARIANT_FORMAT and RUNWAY_MEDIA__VARIANT_QUALITY (the settings both the pods and the thumbnail Lambda receive)."
+  }
+}
+
 variable "alert_lambda_zip" {
   description = "Path of the alert Lambda zip (e.g. ../../../../target/lambda/alert.zip); null until built."
   type        = string

@@ -416,9 +416,13 @@ resource "aws_sqs_queue" "thumbnail_results" {
   visibility_timeout_seconds = 60
   message_retention_seconds  = 345600
   receive_wait_time_seconds  = 20
+  # A report the worker cannot record (the database is down) becomes visible
+  # again after the 60 s visibility timeout; 20 receives absorb ~20 minutes
+  # of database outage before valid reports are dead-lettered. Re-drive the
+  # DLQ once the database is back (docs/operations.md, Media).
   redrive_policy = jsonencode({
     deadLetterTargetArn = aws_sqs_queue.thumbnail_results_dlq.arn
-    maxReceiveCount     = 5
+    maxReceiveCount     = 20
   })
   tags = var.tags
 }
@@ -734,15 +738,16 @@ resource "aws_lambda_function" "thumbnail" {
 
   reserved_concurrent_executions = var.thumbnail_concurrency
 
-  # runway's own configuration (runway_core::Config): the storage URL, from
+  # runway's own configuration (runway_core::Config), read exactly as by the
+  # pods: the pipeline settings (var.media_settings, RUNWAY_MEDIA__*; the
+  # envs pass the same map to the pods' kustomize_env), the storage URL, from
   # which the function derives the uploads/, private/ and public/ prefixes,
-  # and the queue it reports on. Pipeline settings (RUNWAY_MEDIA__*) stay at
-  # their defaults, as on the pods: set any you change in both places.
+  # and the queue it reports on. The last two are merged last, so they win.
   environment {
-    variables = {
+    variables = merge(var.media_settings, {
       RUNWAY_STORAGE_URL              = "s3://${aws_s3_bucket.media.bucket}/${var.storage_prefix}"
       RUNWAY_MEDIA__RESULTS_QUEUE_URL = aws_sqs_queue.thumbnail_results.url
-    }
+    })
   }
 
   # The Rust runtime logs JSON when Lambda sets AWS_LAMBDA_LOG_FORMAT=JSON.
@@ -775,12 +780,18 @@ resource "aws_lambda_function" "thumbnail" {
 resource "aws_lambda_event_source_mapping" "thumbnail" {
   count = local.has_lambda ? 1 : 0
 
-  event_source_arn        = aws_sqs_queue.uploads.arn
-  function_name           = aws_lambda_function.thumbnail[0].arn
-  batch_size              = 5
+  event_source_arn = aws_sqs_queue.uploads.arn
+  function_name    = aws_lambda_function.thumbnail[0].arn
+  # One image per invocation: an image that is slow (the invocation times
+  # out) or crashes the function fails only its own message, never making
+  # other uploads of the same batch be received and processed again.
+  batch_size              = 1
   function_response_types = ["ReportBatchItemFailures"]
 
+  # Never more pollers than reserved concurrency (variable validation: at
+  # least 2, the SQS minimum): throttled invocations would otherwise return
+  # messages to the queue and count as receives towards the DLQ.
   scaling_config {
-    maximum_concurrency = max(2, var.thumbnail_concurrency)
+    maximum_concurrency = var.thumbnail_concurrency
   }
 }

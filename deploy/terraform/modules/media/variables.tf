@@ -73,9 +73,29 @@ variable "vpc_id" {
 }
 
 variable "thumbnail_concurrency" {
-  description = "Reserved (and maximum) concurrent thumbnail invocations."
+  description = "Reserved concurrent thumbnail invocations, and the SQS event source's maximum concurrency (the same number, so polled messages are never throttled)."
   type        = number
   default     = 10
+  validation {
+    # SQS event sources accept a maximum concurrency of 2 or more, and it must
+    # not exceed the reserved concurrency: throttled invocations would count
+    # as receives towards the uploads DLQ.
+    condition     = var.thumbnail_concurrency >= 2
+    error_message = "thumbnail_concurrency must be at least 2 (the minimum maximum concurrency of an SQS event source)."
+  }
+}
+
+variable "media_settings" {
+  description = "runway's media pipeline settings (RUNWAY_MEDIA__MAX_PIXELS = \"50000000\", ...) for the thumbnail Lambda's environment; pass the same map the pods get (envs: kustomize_env). RUNWAY_MEDIA__PROCESSOR and RUNWAY_MEDIA__RESULTS_QUEUE_URL are this module's to set."
+  type        = map(string)
+  default     = {}
+  validation {
+    condition = alltrue([
+      for k in keys(var.media_settings) :
+      startswith(k, "RUNWAY_MEDIA__") && !contains(["RUNWAY_MEDIA__PROCESSOR", "RUNWAY_MEDIA__RESULTS_QUEUE_URL"], k)
+    ])
+    error_message = "media_settings keys must start with RUNWAY_MEDIA__ and must not be RUNWAY_MEDIA__PROCESSOR or RUNWAY_MEDIA__RESULTS_QUEUE_URL."
+  }
 }
 
 variable "log_retention_days" {

@@ -396,8 +396,11 @@ resource "aws_lambda_function" "alert" {
   filename         = var.alert_lambda_zip
   source_code_hash = filebase64sha256(var.alert_lambda_zip)
   memory_size      = 256
-  timeout          = 30
-  kms_key_arn      = aws_kms_key.alerts.arn
+  # The function posts to its targets concurrently, each with up to 3
+  # attempts of at most 5 s plus 1.5 s of backoff (about 17 s); 60 s leaves
+  # room for the secret reads and a cold start.
+  timeout     = 60
+  kms_key_arn = aws_kms_key.alerts.arn
 
   # Exactly one instance: flap detection keeps each alarm's recent state
   # changes in the warm instance's memory, so one instance must see every
