@@ -56,6 +56,30 @@ pub struct Config {
     pub cdn: CdnConfig,
     pub media: MediaConfig,
     pub push: PushConfig,
+    pub events: EventsConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EventsConfig {
+    /// How long events are kept for streams that resume with `Last-Event-ID`.
+    pub retention_secs: u64,
+    /// Lifetime of a stream ticket (`POST /v1/events/tickets`), the
+    /// credential browsers put in the EventSource URL.
+    pub ticket_ttl_secs: u64,
+    /// How often each API process reads new events from the database (the
+    /// latency of events written by other processes).
+    pub poll_interval_ms: u64,
+}
+
+impl Default for EventsConfig {
+    fn default() -> Self {
+        EventsConfig {
+            retention_secs: 600,
+            ticket_ttl_secs: 300,
+            poll_interval_ms: 250,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -388,6 +412,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             rate_limit: RateLimitConfig::default(),
             idempotency: IdempotencyConfig::default(),
+            events: EventsConfig::default(),
             cache: CacheConfig::default(),
             jobs: JobsConfig::default(),
             cdn: CdnConfig::default(),
@@ -810,6 +835,16 @@ impl Config {
                 "media.max_wait_secs",
                 "must be shorter than http.request_timeout_secs",
             ));
+        }
+        let events = &self.events;
+        if events.retention_secs < 10 || events.retention_secs > 7 * 24 * 3600 {
+            return Err(invalid("events.retention_secs", "must be 10 s to 7 days"));
+        }
+        if events.ticket_ttl_secs < 10 || events.ticket_ttl_secs > 24 * 3600 {
+            return Err(invalid("events.ticket_ttl_secs", "must be 10 s to 1 day"));
+        }
+        if !(10..=10_000).contains(&events.poll_interval_ms) {
+            return Err(invalid("events.poll_interval_ms", "must be 10 to 10000"));
         }
         match media.processor.as_str() {
             "worker" => {}

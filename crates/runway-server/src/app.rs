@@ -221,6 +221,8 @@ impl Runway {
         if options.workers {
             self.start_periodic(&cancel);
         }
+        // Events written by any process reach this one's streams.
+        tokio::spawn(self.state.events.clone().follow(cancel.clone()));
         let worker = options.workers.then(|| {
             let worker = self.worker();
             tokio::spawn(worker.run(cancel.clone()))

@@ -8,6 +8,7 @@
 mod app;
 pub mod auth;
 pub mod error;
+pub mod events;
 pub mod http;
 pub mod jobs;
 pub mod media;

@@ -197,6 +197,9 @@ pub async fn record(state: &AppState, report: &Report) -> anyhow::Result<Recorde
         }
     };
     state.blobs.delete(&m.upload_key).await?;
+    if matches!(recorded, Recorded::Ready | Recorded::Failed) {
+        crate::events::media_finished(state, m.id).await;
+    }
     Ok(recorded)
 }
 

@@ -1,6 +1,6 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations.
 
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 #[derive(OpenApi)]
@@ -18,6 +18,7 @@ use utoipa::{Modify, OpenApi};
         (name = "account", description = "The signed-in account"),
         (name = "media", description = "Photos: uploads, variants, placeholders"),
         (name = "push", description = "Devices, topics and push notifications"),
+        (name = "events", description = "Realtime events (Server-Sent Events)"),
         (name = "operations", description = "Probes and metrics"),
     )
 )]
@@ -45,6 +46,13 @@ impl Modify for BearerAuth {
                     .bearer_format("rwk_… server API key (runway admin create-key)")
                     .build(),
             ),
+        );
+        components.add_security_scheme(
+            "ticket",
+            SecurityScheme::ApiKey(ApiKey::Query(ApiKeyValue::with_description(
+                "ticket",
+                "Event-stream ticket from POST /v1/events/tickets (for EventSource)",
+            ))),
         );
     }
 }

@@ -36,6 +36,8 @@ pub struct AppState {
     pub media_permits: Arc<tokio::sync::Semaphore>,
     /// Limits and presets of the image pipeline, from `media.*`.
     pub media_settings: Arc<runway_thumbnail::Settings>,
+    /// Realtime events (`GET /v1/events`).
+    pub events: Arc<crate::events::Events>,
     /// Push providers, one per platform.
     pub push: Arc<crate::push::Push>,
     shutting_down: Arc<AtomicBool>,
@@ -62,6 +64,10 @@ impl AppState {
             std::time::Duration::from_secs(config.http.request_timeout_secs + 5),
         );
         let media_concurrency = config.media.processing_concurrency;
+        let events = Arc::new(crate::events::Events::new(
+            db.clone(),
+            std::time::Duration::from_millis(config.events.poll_interval_ms),
+        ));
         AppState {
             rate_limiter: RateLimiter::new(kv.clone()),
             idempotency,
@@ -80,6 +86,7 @@ impl AppState {
                 n => n,
             })),
             media_settings: Arc::new(runway_thumbnail::Settings::from_config(&config.media)),
+            events,
             push: Arc::new(push),
             config,
             shutting_down: Arc::new(AtomicBool::new(false)),

@@ -9,6 +9,7 @@
 
 mod db;
 mod error;
+pub mod events;
 pub mod media;
 pub mod push;
 pub mod tokens;

@@ -17,6 +17,9 @@ use sha2::{Digest, Sha256};
 const ALG: Algorithm = Algorithm::HS256;
 /// JWT `typ` of access tokens (RFC 9068).
 const ACCESS_TYP: &str = "at+jwt";
+/// JWT `typ` of event-stream tickets: accepted only by `GET /v1/events`,
+/// and an access token is not a ticket (nor the reverse).
+const TICKET_TYP: &str = "events+jwt";
 const SECRET_FILE: &str = "jwt-secret";
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -76,29 +79,55 @@ impl Tokens {
     }
 
     pub fn issue_access(&self, user: UserId) -> anyhow::Result<String> {
+        Ok(self.issue(user, ACCESS_TYP, self.access_ttl)?.0)
+    }
+
+    /// A short-lived ticket for `GET /v1/events?ticket=` (browsers'
+    /// EventSource cannot send headers); returns it and its expiry (Unix s).
+    pub fn issue_ticket(&self, user: UserId, ttl: Duration) -> anyhow::Result<(String, u64)> {
+        self.issue(user, TICKET_TYP, ttl)
+    }
+
+    fn issue(&self, user: UserId, typ: &str, ttl: Duration) -> anyhow::Result<(String, u64)> {
         let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
         let claims = Claims {
             sub: user.to_string(),
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
             iat: now,
-            exp: now + self.access_ttl.as_secs(),
+            exp: now + ttl.as_secs(),
             jti: uuid::Uuid::new_v4().to_string(),
         };
         let mut header = Header::new(ALG);
-        header.typ = Some(ACCESS_TYP.into());
-        Ok(jsonwebtoken::encode(&header, &claims, &self.encoding)?)
+        header.typ = Some(typ.into());
+        Ok((
+            jsonwebtoken::encode(&header, &claims, &self.encoding)?,
+            claims.exp,
+        ))
+    }
+
+    /// The user an event-stream ticket was issued to.
+    pub fn verify_ticket(&self, token: &str) -> Result<UserId, &'static str> {
+        self.verify(token, TICKET_TYP)
     }
 
     /// The user an access token was issued to. The error is a short reason
     /// safe to show the client; the token itself is never echoed.
     pub fn verify_access(&self, token: &str) -> Result<UserId, &'static str> {
+        self.verify(token, ACCESS_TYP)
+    }
+
+    fn verify(&self, token: &str, typ: &str) -> Result<UserId, &'static str> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| "malformed token")?;
         if header.alg != ALG {
             return Err("unexpected token algorithm");
         }
-        if header.typ.as_deref() != Some(ACCESS_TYP) {
-            return Err("not an access token");
+        if header.typ.as_deref() != Some(typ) {
+            return Err(if typ == ACCESS_TYP {
+                "not an access token"
+            } else {
+                "not an event-stream ticket"
+            });
         }
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|e| match e.kind() {

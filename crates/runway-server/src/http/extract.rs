@@ -102,8 +102,15 @@ impl FromRequestParts<AppState> for CurrentUser {
 
 /// The user id in a valid bearer token, without a database lookup.
 pub fn bearer_user(parts: &Parts, state: &AppState) -> Result<UserId, ApiError> {
-    let header = parts
-        .headers
+    bearer_user_in(&parts.headers, state)
+}
+
+/// [`bearer_user`] from the headers alone.
+pub fn bearer_user_in(
+    headers: &axum::http::HeaderMap,
+    state: &AppState,
+) -> Result<UserId, ApiError> {
+    let header = headers
         .get(axum::http::header::AUTHORIZATION)
         .ok_or_else(|| ApiError::unauthorized("missing_token", "an access token is required"))?;
     let value = header

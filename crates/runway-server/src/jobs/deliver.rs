@@ -182,6 +182,7 @@ impl DeliverBatch {
         match outcome {
             Outcome::Delivered { provider_id } => {
                 ctx.metrics.push_sent.get_or_create(&labels).inc();
+                crate::events::notification_received(ctx, nid, &device, &message).await;
                 self.finish(
                     ctx,
                     device_id,
@@ -211,6 +212,7 @@ impl DeliverBatch {
                     ctx.metrics.push_pruned.get_or_create(&labels).inc();
                     tracing::info!(device_id = %device_id, provider = name, reason, "device token pruned");
                     super::remove_sns_endpoint(ctx, &device).await;
+                    crate::events::device_pruned(ctx, &device, &reason).await;
                     self.finish(ctx, device_id, Finished::Pruned, name, Some(&reason), None)
                         .await?;
                 } else {

@@ -21,6 +21,7 @@ pub async fn prune_stale_devices(ctx: &AppState) -> anyhow::Result<u32> {
         for device in &batch {
             if ctx.db.prune_device(device.id, Some(cutoff)).await? {
                 super::remove_sns_endpoint(ctx, device).await;
+                crate::events::device_pruned(ctx, device, "token_aged_out").await;
                 removed += 1;
             }
             seen += 1;

@@ -97,5 +97,11 @@ pub async fn housekeeping(ctx: AppState, cancel: CancellationToken) {
                 "device-token sweep failed; retrying next hour"
             );
         }
+        let before = runway_store::now_ms() - ctx.config.events.retention_secs as i64 * 1000;
+        match ctx.db.prune_events(before).await {
+            Ok(n) if n > 0 => tracing::info!(removed = n, "old events removed"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "removing old events failed; retrying next hour"),
+        }
     }
 }

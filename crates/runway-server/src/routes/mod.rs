@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod devices;
 pub mod docs;
+pub mod events;
 pub mod files;
 pub mod health;
 pub mod me;
@@ -42,6 +43,8 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(notifications::send))
         .routes(routes!(notifications::status))
         .routes(routes!(notifications::inbox))
+        .routes(routes!(events::ticket))
+        .routes(routes!(events::stream))
 }
 
 /// A page request: `cursor` (the last id of the previous page) and

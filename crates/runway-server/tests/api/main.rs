@@ -9,6 +9,7 @@ mod helpers;
 mod accounts;
 mod auth;
 mod bad_input;
+mod events;
 mod idempotency;
 mod lambda;
 mod media;
