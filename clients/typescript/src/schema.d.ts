@@ -176,7 +176,9 @@ export interface paths {
         };
         /**
          * Your events, as they happen (`text/event-stream`).
-         * @description Event types: `media.ready` and `media.failed` (`{"media": Media}`),
+         * @description Event types: `media.processing` (the placeholder and size are known,
+         *     variants follow), `media.ready` and `media.failed` (each
+         *     `{"media": Media}`),
          *     `notification.received` (a push delivered to one of your devices through
          *     the `log` provider, or in-app: `{"notification_id", "device_id",
          *     "title", "body", "data"}`) and `device.pruned` (`{"device_id",
@@ -445,6 +447,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/push/web": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What a browser needs to subscribe to Web Push. */
+        get: operations["web_push_config"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -637,6 +656,12 @@ export interface components {
             status: string;
         };
         PlaceholderView: {
+            /**
+             * @description The ThumbHash already decoded: a tiny blurred PNG (`data:` URL, about
+             *     1 KB) to show stretched to the photo's aspect ratio while it loads,
+             *     for clients without a ThumbHash decoder.
+             */
+            data_url?: string | null;
             /** @description `#rrggbb`. */
             dominant_color: string;
             /** @description Base64 ThumbHash (<https://evanw.github.io/thumbhash/>). */
@@ -783,6 +808,15 @@ export interface components {
             email: string;
             /** Format: uuid */
             id: string;
+        };
+        WebPushConfig: {
+            /**
+             * @description The VAPID application server key (base64url, uncompressed P-256
+             *     point): pass it as `applicationServerKey` to
+             *     `PushManager.subscribe`, then register the subscription with
+             *     `POST /v1/devices` (`platform: web`).
+             */
+            vapid_public_key: string;
         };
         WebPushKeys: {
             /** @description The 16-byte auth secret, base64url. */
@@ -1911,6 +1945,34 @@ export interface operations {
                 };
             };
             /** @description `not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    web_push_config: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebPushConfig"];
+                };
+            };
+            /** @description `web_push_not_configured` (no `push.vapid_private_key`: browsers get no push) */
             404: {
                 headers: {
                     [name: string]: unknown;

@@ -82,7 +82,7 @@ pub use limits::Limits;
 pub use placeholder::Placeholder;
 pub use preset::{Fit, Format, MAX_VARIANT_SIDE, Preset};
 pub use probe::{Details, Inspection, JpegColor, JpegProcess, WebPEncoding};
-pub use process::{Options, process_with};
+pub use process::{Options, process_staged, process_with};
 pub use process::{Processed, process};
 pub use sniff::{ImageKind, file_extension};
 pub use strip::strip_metadata;

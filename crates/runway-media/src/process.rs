@@ -79,6 +79,19 @@ pub fn process_with(
     presets: &[Preset],
     options: &Options,
 ) -> Result<Processed, Error> {
+    process_staged(bytes, limits, presets, options, &mut |_, _, _| {})
+}
+
+/// [`process_with`], calling `on_placeholder(placeholder, width, height)`
+/// as soon as the image is decoded, before the variants are made: callers
+/// can show the placeholder while the (slower) resizing and encoding run.
+pub fn process_staged(
+    bytes: &[u8],
+    limits: &Limits,
+    presets: &[Preset],
+    options: &Options,
+    on_placeholder: &mut dyn FnMut(&Placeholder, u32, u32),
+) -> Result<Processed, Error> {
     preset::validate(presets)?;
     let info = inspect(bytes, limits)?;
     let orientation = match info.kind {
@@ -116,8 +129,9 @@ pub fn process_with(
     } else {
         full
     };
-    let variants = make_all(&upright, full, presets, options.max_threads)?;
     let placeholder = placeholder(&upright, full)?;
+    on_placeholder(&placeholder, full.0, full.1);
+    let variants = make_all(&upright, full, presets, options.max_threads)?;
     Ok(Processed {
         kind: info.kind,
         width: full.0,

@@ -25,6 +25,7 @@ use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
 /// Event kinds, as the `event:` field of the stream.
+pub const MEDIA_PROCESSING: &str = "media.processing";
 pub const MEDIA_READY: &str = "media.ready";
 pub const MEDIA_FAILED: &str = "media.failed";
 pub const NOTIFICATION_RECEIVED: &str = "notification.received";
@@ -162,9 +163,19 @@ impl Events {
     }
 }
 
+/// `media.processing`: a record still processing now has its placeholder
+/// and size (variants follow).
+pub async fn media_processing(state: &crate::state::AppState, media_id: uuid::Uuid) {
+    media_event(state, media_id).await
+}
+
 /// `media.ready` / `media.failed` for a record that just became final, with
 /// the record as `GET /v1/media/{id}` shows it.
 pub async fn media_finished(state: &crate::state::AppState, media_id: uuid::Uuid) {
+    media_event(state, media_id).await
+}
+
+async fn media_event(state: &crate::state::AppState, media_id: uuid::Uuid) {
     let m = match state.db.media_by_id(media_id).await {
         Ok(Some(m)) => m,
         Ok(None) => return,
@@ -176,7 +187,8 @@ pub async fn media_finished(state: &crate::state::AppState, media_id: uuid::Uuid
     let kind = match m.status {
         runway_store::media::MediaStatus::Ready => MEDIA_READY,
         runway_store::media::MediaStatus::Failed => MEDIA_FAILED,
-        _ => return,
+        runway_store::media::MediaStatus::Processing => MEDIA_PROCESSING,
+        runway_store::media::MediaStatus::AwaitingUpload => return,
     };
     match crate::media::view(state, &m).await {
         Ok(view) => {

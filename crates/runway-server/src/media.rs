@@ -69,7 +69,44 @@ pub async fn process_here(
         .acquire_owned()
         .await
         .map_err(|_| runway_thumbnail::Error::Aborted("shutting down".into()))?;
-    runway_thumbnail::process(state.blobs.as_ref(), &state.media_settings, upload).await
+    // The placeholder is recorded (and announced as `media.processing`) as
+    // soon as the image is decoded, while the variants are still being made.
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<runway_thumbnail::Early>();
+    let early = {
+        let state = state.clone();
+        let id = upload.media_id;
+        tokio::spawn(async move {
+            if let Some(e) = rx.recv().await {
+                let now = runway_store::now_ms();
+                match state
+                    .db
+                    .set_media_placeholder(
+                        id,
+                        e.width,
+                        e.height,
+                        &e.thumbhash,
+                        &e.dominant_color,
+                        now,
+                    )
+                    .await
+                {
+                    Ok(true) => crate::events::media_processing(&state, id).await,
+                    Ok(false) => {}
+                    Err(e) => tracing::warn!(error = %e, "recording the placeholder failed"),
+                }
+            }
+        })
+    };
+    let report = runway_thumbnail::process_staged(
+        state.blobs.as_ref(),
+        &state.media_settings,
+        upload,
+        Some(tx),
+    )
+    .await;
+    // Let the early update land before the final one.
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), early).await;
+    report
 }
 
 /// Store one output under its content-addressed key.
@@ -239,6 +276,29 @@ pub struct PlaceholderView {
     pub thumbhash: String,
     /// `#rrggbb`.
     pub dominant_color: String,
+    /// The ThumbHash already decoded: a tiny blurred PNG (`data:` URL, about
+    /// 1 KB) to show stretched to the photo's aspect ratio while it loads,
+    /// for clients without a ThumbHash decoder.
+    pub data_url: Option<String>,
+}
+
+/// The ThumbHash decoded to a PNG `data:` URL.
+pub fn placeholder_data_url(thumbhash: &str) -> Option<String> {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+    use image::ImageEncoder;
+    let hash = STANDARD.decode(thumbhash).ok()?;
+    let (w, h, rgba) = thumbhash::thumb_hash_to_rgba(&hash).ok()?;
+    let mut png = Vec::new();
+    image::codecs::png::PngEncoder::new(&mut png)
+        .write_image(
+            &rgba,
+            u32::try_from(w).ok()?,
+            u32::try_from(h).ok()?,
+            image::ExtendedColorType::Rgba8,
+        )
+        .ok()?;
+    Some(format!("data:image/png;base64,{}", STANDARD.encode(png)))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -348,6 +408,7 @@ pub async fn view(state: &AppState, m: &Media) -> Result<MediaView, runway_blob:
             (Some(t), Some(c)) => Some(PlaceholderView {
                 thumbhash: t.clone(),
                 dominant_color: c.clone(),
+                data_url: placeholder_data_url(t),
             }),
             _ => None,
         },

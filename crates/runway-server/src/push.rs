@@ -27,6 +27,9 @@ pub struct Push {
     /// SNS mobile push, when iOS or Android is routed through it: devices
     /// then need a platform endpoint, made at registration.
     pub sns: Option<Arc<runway_push::Sns>>,
+    /// The VAPID application server key browsers subscribe with (base64url
+    /// P-256 point), when Web Push is configured.
+    pub vapid_public_key: Option<String>,
 }
 
 impl Push {
@@ -95,6 +98,7 @@ impl Push {
             "sns" => sns.clone().context("SNS provider")?,
             _ => log.clone(),
         };
+        let mut vapid_public_key = None;
         let web: Arc<dyn Provider> = match p.provider_for("web") {
             "webpush" => {
                 let wp = runway_push::WebPush::new(runway_push::WebPushConfig {
@@ -109,6 +113,7 @@ impl Push {
                     ca_pem: ca_pem.clone(),
                 })
                 .context("push.vapid_private_key")?;
+                vapid_public_key = Some(wp.vapid_public_key());
                 Arc::new(wp)
             }
             _ => log.clone(),
@@ -124,6 +129,7 @@ impl Push {
             android,
             web,
             sns,
+            vapid_public_key,
         })
     }
 

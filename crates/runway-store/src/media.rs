@@ -290,6 +290,33 @@ impl Db {
         Ok(n == 1)
     }
 
+    /// The placeholder and size of a record still `processing` (known
+    /// before its variants). False if it is not processing any more.
+    pub async fn set_media_placeholder(
+        &self,
+        id: Uuid,
+        width: u32,
+        height: u32,
+        thumbhash: &str,
+        dominant_color: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let n = sqlx::query(
+            "UPDATE media SET width = ?, height = ?, thumbhash = ?, dominant_color = ?, \
+             updated_at = ? WHERE id = ? AND status = 'processing'",
+        )
+        .bind(i64::from(width))
+        .bind(i64::from(height))
+        .bind(thumbhash)
+        .bind(dominant_color)
+        .bind(now)
+        .bind(id.to_string())
+        .execute(self.pool())
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
     /// `Processing` -> `Ready`. Also from `AwaitingUpload`: the thumbnail
     /// Lambda can report on a direct upload before the client confirms it.
     /// False if the record is gone or was already finished (by an earlier

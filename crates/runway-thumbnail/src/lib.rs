@@ -19,7 +19,10 @@ mod pipeline;
 mod report;
 
 pub use keys::Upload;
-pub use pipeline::{Output, Pipeline, Settings, on_demand_preset, run_pipeline, variant_format};
+pub use pipeline::{
+    Early, Output, Pipeline, Settings, on_demand_preset, run_pipeline, run_pipeline_staged,
+    variant_format,
+};
 pub use report::{File, Outcome, Report};
 
 use runway_blob::{BlobError, BlobStore};
@@ -45,6 +48,17 @@ pub async fn process(
     settings: &Settings,
     upload: &Upload,
 ) -> Result<Report, Error> {
+    process_staged(blobs, settings, upload, None).await
+}
+
+/// [`process`], sending the placeholder on `early` as soon as the image is
+/// decoded (runway's worker shows it while the variants are made).
+pub async fn process_staged(
+    blobs: &dyn BlobStore,
+    settings: &Settings,
+    upload: &Upload,
+    early: Option<tokio::sync::mpsc::UnboundedSender<Early>>,
+) -> Result<Report, Error> {
     let Some(blob) = blobs.get(&upload.key).await? else {
         return Ok(Report::failed(
             upload,
@@ -67,7 +81,14 @@ pub async fn process(
     }
     let bytes = blob.bytes;
     let s = settings.clone();
-    let result = match tokio::task::spawn_blocking(move || run_pipeline(&bytes, &s)).await {
+    let work = move || {
+        run_pipeline_staged(&bytes, &s, &mut |e| {
+            if let Some(tx) = &early {
+                let _ = tx.send(e);
+            }
+        })
+    };
+    let result = match tokio::task::spawn_blocking(work).await {
         Ok(result) => result,
         // The pipeline is written never to panic; if a decoder does anyway,
         // the image is the cause and retrying cannot help: report it.

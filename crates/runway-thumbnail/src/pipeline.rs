@@ -84,11 +84,45 @@ pub struct Pipeline {
     pub variants: Vec<Output>,
 }
 
+/// The placeholder and upright size, known once the image is decoded and
+/// before the variants are made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Early {
+    pub width: u32,
+    pub height: u32,
+    /// Base64 ThumbHash.
+    pub thumbhash: String,
+    pub dominant_color: String,
+}
+
 /// Run the pipeline on `bytes`: every variant from one decode, plus the
 /// original with its metadata removed. CPU-bound: call it off the async
 /// runtime.
 pub fn run_pipeline(bytes: &[u8], settings: &Settings) -> Result<Pipeline, runway_media::Error> {
-    let processed = runway_media::process(bytes, &settings.limits, &settings.presets)?;
+    run_pipeline_staged(bytes, settings, &mut |_| {})
+}
+
+/// [`run_pipeline`], calling `on_early` with the placeholder as soon as the
+/// image is decoded.
+pub fn run_pipeline_staged(
+    bytes: &[u8],
+    settings: &Settings,
+    on_early: &mut dyn FnMut(Early),
+) -> Result<Pipeline, runway_media::Error> {
+    let processed = runway_media::process_staged(
+        bytes,
+        &settings.limits,
+        &settings.presets,
+        &runway_media::Options::default(),
+        &mut |placeholder, width, height| {
+            on_early(Early {
+                width,
+                height,
+                thumbhash: STANDARD.encode(&placeholder.thumbhash),
+                dominant_color: placeholder.dominant_color.clone(),
+            })
+        },
+    )?;
     let content_type = processed.kind.mime();
     let original = if settings.keep_original_metadata {
         bytes.to_vec()

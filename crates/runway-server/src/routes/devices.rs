@@ -449,3 +449,33 @@ pub async fn list_topics(
         topics: state.db.list_topics(user.id).await?,
     }))
 }
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WebPushConfig {
+    /// The VAPID application server key (base64url, uncompressed P-256
+    /// point): pass it as `applicationServerKey` to
+    /// `PushManager.subscribe`, then register the subscription with
+    /// `POST /v1/devices` (`platform: web`).
+    pub vapid_public_key: String,
+}
+
+/// What a browser needs to subscribe to Web Push.
+#[utoipa::path(
+    get, path = "/v1/push/web", tag = "push",
+    responses(
+        (status = 200, body = WebPushConfig),
+        (status = 404, description = "`web_push_not_configured` (no `push.vapid_private_key`: browsers get no push)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn web_push_config(State(state): State<AppState>) -> ApiResult<Json<WebPushConfig>> {
+    match &state.push.vapid_public_key {
+        Some(key) => Ok(Json(WebPushConfig {
+            vapid_public_key: key.clone(),
+        })),
+        None => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "web_push_not_configured",
+            "this server has no VAPID key: Web Push is not available".to_string(),
+        )),
+    }
+}

@@ -90,7 +90,9 @@ fn to_event(e: &StoredEvent) -> Event {
 
 /// Your events, as they happen (`text/event-stream`).
 ///
-/// Event types: `media.ready` and `media.failed` (`{"media": Media}`),
+/// Event types: `media.processing` (the placeholder and size are known,
+/// variants follow), `media.ready` and `media.failed` (each
+/// `{"media": Media}`),
 /// `notification.received` (a push delivered to one of your devices through
 /// the `log` provider, or in-app: `{"notification_id", "device_id",
 /// "title", "body", "data"}`) and `device.pruned` (`{"device_id",

@@ -40,6 +40,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(devices::delete_device))
         .routes(routes!(devices::list_topics))
         .routes(routes!(devices::subscribe, devices::unsubscribe))
+        .routes(routes!(devices::web_push_config))
         .routes(routes!(notifications::send))
         .routes(routes!(notifications::status))
         .routes(routes!(notifications::inbox))

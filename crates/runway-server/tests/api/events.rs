@@ -73,6 +73,29 @@ impl Stream {
         }
     }
 
+    /// The next `media.ready`, after any `media.processing` of the same upload.
+    async fn ready(&mut self) -> Sse {
+        loop {
+            let got = self
+                .next(Duration::from_secs(30))
+                .await
+                .expect("no media.ready event");
+            match got.event.as_str() {
+                "media.processing" => {
+                    assert_eq!(got.data["media"]["status"], "processing");
+                    assert!(
+                        got.data["media"]["placeholder"]["data_url"]
+                            .as_str()
+                            .unwrap()
+                            .starts_with("data:image/png;base64,")
+                    );
+                }
+                "media.ready" => return got,
+                other => panic!("unexpected {other}: {got:?}"),
+            }
+        }
+    }
+
     async fn expect(&mut self, event: &str) -> Sse {
         let got = self
             .next(Duration::from_secs(30))
@@ -133,6 +156,13 @@ async fn each_user_gets_their_own_events_and_nobody_elses() {
     let mut bob_stream = Stream::open(&app, "", &[("authorization", &format!("Bearer {b}"))]).await;
 
     let id = upload(&app, &a).await;
+    // The placeholder (with the size) first, while the variants are made.
+    let processing = alice_stream.expect("media.processing").await;
+    assert_eq!(processing.data["media"]["id"], id.as_str());
+    assert_eq!(processing.data["media"]["width"], 300);
+    assert_eq!(processing.data["media"]["height"], 200);
+    assert!(processing.data["media"]["placeholder"]["thumbhash"].is_string());
+    assert_eq!(processing.data["media"]["variants"], json!({}));
     let ready = alice_stream.expect("media.ready").await;
     assert_eq!(ready.data["media"]["id"], id.as_str());
     assert_eq!(ready.data["media"]["status"], "ready");
@@ -167,7 +197,7 @@ async fn each_user_gets_their_own_events_and_nobody_elses() {
     assert!(bob_stream.next(Duration::from_millis(800)).await.is_none());
     // Bob's own upload reaches only Bob.
     upload(&app, &b).await;
-    bob_stream.expect("media.ready").await;
+    bob_stream.ready().await;
     assert!(
         alice_stream
             .next(Duration::from_millis(800))
@@ -184,7 +214,7 @@ async fn reconnecting_with_last_event_id_replays_only_what_was_missed() {
     let auth = format!("Bearer {a}");
     let mut stream = Stream::open(&app, "", &[("authorization", &auth)]).await;
     let first_media = upload(&app, &a).await;
-    let first = stream.expect("media.ready").await;
+    let first = stream.ready().await;
     assert_eq!(first.data["media"]["id"], first_media.as_str());
     drop(stream);
 
@@ -207,7 +237,7 @@ async fn reconnecting_with_last_event_id_replays_only_what_was_missed() {
         &[("authorization", &auth), ("last-event-id", &first.id)],
     )
     .await;
-    let missed = resumed.expect("media.ready").await;
+    let missed = resumed.ready().await;
     assert_eq!(
         missed.data["media"]["id"],
         missed_media.as_str(),
@@ -222,7 +252,7 @@ async fn reconnecting_with_last_event_id_replays_only_what_was_missed() {
         &[("authorization", &auth)],
     )
     .await;
-    assert_eq!(by_query.expect("media.ready").await.id, missed.id);
+    assert_eq!(by_query.ready().await.id, missed.id);
 
     let bad = app
         .client
