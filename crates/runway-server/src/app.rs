@@ -320,6 +320,7 @@ pub fn router(state: AppState) -> Router {
     let mut app = api
         .merge(crate::routes::docs())
         .merge(crate::routes::files())
+        .merge(crate::routes::web_app())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(from_fn_with_state(state.clone(), idempotency))

@@ -44,16 +44,26 @@ impl Db {
         data: &str,
         now: i64,
     ) -> Result<i64, StoreError> {
-        let done =
-            sqlx::query("INSERT INTO events (user_id, kind, data, created_at) VALUES (?, ?, ?, ?)")
-                .bind(user.to_string())
-                .bind(kind)
-                .bind(data)
-                .bind(now)
-                .execute(self.pool())
-                .await?;
-        done.last_insert_id()
-            .ok_or_else(|| corrupt("events.id", "no id for the inserted row"))
+        // The id is read back on the same connection: the driver-level
+        // "last insert id" is not reported for every SQLite configuration.
+        let mut conn = self.pool().acquire().await?;
+        sqlx::query("INSERT INTO events (user_id, kind, data, created_at) VALUES (?, ?, ?, ?)")
+            .bind(user.to_string())
+            .bind(kind)
+            .bind(data)
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+        let last = match self.dialect() {
+            crate::Dialect::Sqlite => "SELECT last_insert_rowid() AS id",
+            crate::Dialect::Mysql => "SELECT CAST(LAST_INSERT_ID() AS SIGNED) AS id",
+        };
+        let row = sqlx::query(last).fetch_one(&mut *conn).await?;
+        let id = row.try_get::<i64, _>("id")?;
+        if id <= 0 {
+            return Err(corrupt("events.id", "no id for the inserted row"));
+        }
+        Ok(id)
     }
 
     /// Every user's events after `after`, oldest first (the tail every API

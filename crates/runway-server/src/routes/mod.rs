@@ -1,6 +1,7 @@
 //! HTTP routes, one module per resource. `router` assembles them with the
 //! OpenAPI description collected from the handlers' annotations.
 
+pub mod app;
 pub mod auth;
 pub mod devices;
 pub mod docs;
@@ -98,6 +99,14 @@ pub fn operations() -> Router<AppState> {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
+}
+
+/// The mobile web app (PWA), at `/app/`.
+pub fn web_app() -> Router<AppState> {
+    Router::new()
+        .route("/app", get(app::redirect))
+        .route("/app/", get(app::index))
+        .route("/app/{file}", get(app::file))
 }
 
 /// Routes that serve the documentation itself.

@@ -20,3 +20,4 @@ mod rate_limits;
 mod recovery;
 mod redis_outage;
 mod shutdown;
+mod web_app;
