@@ -59,10 +59,9 @@ const env = {
 // A VAPID key, so the app can try a real Web Push subscription.
 const vapid = execFileSync(binary, ["admin", "vapid-key", "--data-dir", dataDir], { env, encoding: "utf8" });
 const privateKey = vapid.split("\n").find((l) => /private/i.test(l))?.split(/[:=]\s*/).pop()?.trim();
-if (privateKey) {
-  env.RUNWAY_PUSH__VAPID_PRIVATE_KEY = privateKey;
-  env.RUNWAY_PUSH__VAPID_SUBJECT = "mailto:ops@example.com";
-}
+if (!privateKey) throw new Error(`no VAPID key in: ${vapid}`);
+env.RUNWAY_PUSH__VAPID_PRIVATE_KEY = privateKey;
+env.RUNWAY_PUSH__VAPID_SUBJECT = "mailto:ops@example.com";
 
 const server = spawn(binary, ["serve", "--data-dir", dataDir], { env, stdio: ["ignore", "inherit", "inherit"] });
 let browser;
@@ -179,6 +178,9 @@ try {
   if (!registered) throw new Error("the service worker was not registered");
   const outcome = await page.locator("#view [role=status]").textContent();
   console.error(`e2e: Web Push subscription: ${outcome}`);
+  // The VAPID key was served and permission granted: only the browser's
+  // own push service (unreachable offline) may stop it now.
+  if (/no Web Push|not allowed/.test(outcome)) throw new Error(`Web Push setup failed before the push service: ${outcome}`);
   await shot("07-profile");
 
   step("delete the account");

@@ -91,7 +91,13 @@ impl Events {
 
     fn deliver(&self, event: Arc<StoredEvent>) {
         let mut tail = self.tail.lock().unwrap_or_else(|p| p.into_inner());
-        if (tail.started && event.id <= tail.cursor) || !tail.seen.insert(event.id) {
+        if !tail.started {
+            // No tail in this process (a worker), or not yet: nothing to
+            // de-duplicate against (the tail starts at the log's end).
+            let _ = self.tx.send(event);
+            return;
+        }
+        if event.id <= tail.cursor || !tail.seen.insert(event.id) {
             return;
         }
         // No receivers is fine: nobody is listening in this process.

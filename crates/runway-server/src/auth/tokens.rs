@@ -106,9 +106,15 @@ impl Tokens {
         ))
     }
 
-    /// The user an event-stream ticket was issued to.
-    pub fn verify_ticket(&self, token: &str) -> Result<UserId, &'static str> {
-        self.verify(token, TICKET_TYP)
+    /// The user an event-stream ticket was issued to, and when it expires
+    /// (Unix s).
+    pub fn verify_ticket(&self, token: &str) -> Result<(UserId, u64), &'static str> {
+        self.verify_claims(token, TICKET_TYP)
+    }
+
+    /// [`Tokens::verify_access`], with the token's expiry (Unix s).
+    pub fn verify_access_until(&self, token: &str) -> Result<(UserId, u64), &'static str> {
+        self.verify_claims(token, ACCESS_TYP)
     }
 
     /// The user an access token was issued to. The error is a short reason
@@ -118,6 +124,10 @@ impl Tokens {
     }
 
     fn verify(&self, token: &str, typ: &str) -> Result<UserId, &'static str> {
+        self.verify_claims(token, typ).map(|(user, _)| user)
+    }
+
+    fn verify_claims(&self, token: &str, typ: &str) -> Result<(UserId, u64), &'static str> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| "malformed token")?;
         if header.alg != ALG {
             return Err("unexpected token algorithm");
@@ -137,7 +147,8 @@ impl Tokens {
                 | jsonwebtoken::errors::ErrorKind::InvalidAudience => "token not for this service",
                 _ => "invalid token",
             })?;
-        UserId::parse(&data.claims.sub).map_err(|_| "invalid subject")
+        let user = UserId::parse(&data.claims.sub).map_err(|_| "invalid subject")?;
+        Ok((user, data.claims.exp))
     }
 }
 

@@ -110,6 +110,14 @@ pub fn bearer_user_in(
     headers: &axum::http::HeaderMap,
     state: &AppState,
 ) -> Result<UserId, ApiError> {
+    bearer_user_until(headers, state).map(|(user, _)| user)
+}
+
+/// The user of a valid bearer token and the token's expiry (Unix s).
+pub fn bearer_user_until(
+    headers: &axum::http::HeaderMap,
+    state: &AppState,
+) -> Result<(UserId, u64), ApiError> {
     let header = headers
         .get(axum::http::header::AUTHORIZATION)
         .ok_or_else(|| ApiError::unauthorized("missing_token", "an access token is required"))?;
@@ -122,6 +130,6 @@ pub fn bearer_user_in(
         .ok_or_else(|| ApiError::unauthorized("invalid_token", "expected a Bearer token"))?;
     state
         .tokens
-        .verify_access(token.trim())
+        .verify_access_until(token.trim())
         .map_err(|reason| ApiError::unauthorized("invalid_token", reason))
 }

@@ -1,6 +1,7 @@
 //! The signed-in user's realtime events as Server-Sent Events, and the
 //! tickets browsers authenticate the stream with (see `crate::events`).
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use axum::Json;
@@ -71,13 +72,18 @@ pub struct StreamParams {
     pub last_event_id: Option<String>,
 }
 
-fn stream_user(headers: &HeaderMap, params: &StreamParams, state: &AppState) -> ApiResult<UserId> {
+/// The stream's user and when its credential expires (Unix s).
+fn stream_user(
+    headers: &HeaderMap,
+    params: &StreamParams,
+    state: &AppState,
+) -> ApiResult<(UserId, u64)> {
     match &params.ticket {
         Some(ticket) => state
             .tokens
             .verify_ticket(ticket)
             .map_err(|reason| ApiError::unauthorized("invalid_ticket", reason)),
-        None => crate::http::extract::bearer_user_in(headers, state),
+        None => crate::http::extract::bearer_user_until(headers, state),
     }
 }
 
@@ -118,7 +124,7 @@ pub async fn stream(
 ) -> ApiResult<impl IntoResponse> {
     let Query(params) =
         params.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
-    let user = stream_user(&headers, &params, &state)?;
+    let (user, expires) = stream_user(&headers, &params, &state)?;
     if state.db.user_by_id(user).await?.is_none() {
         return Err(ApiError::unauthorized(
             "invalid_token",
@@ -139,30 +145,55 @@ pub async fn stream(
     };
     // Subscribe before reading the replay, so nothing falls between them.
     let mut live = state.events.subscribe();
-    let replay = match after {
+    let (replay, start) = match after {
         Some(after) => {
             let since = runway_store::now_ms() - state.config.events.retention_secs as i64 * 1000;
-            state
+            let replay = state
                 .db
                 .user_events_after(user, after, since, MAX_REPLAY)
-                .await?
+                .await?;
+            (replay, after)
         }
-        None => Vec::new(),
+        // A fresh stream starts at the log's end; that id is sent first so a
+        // reconnect always has a Last-Event-ID to resume from.
+        None => (Vec::new(), state.db.last_event_id().await?),
     };
-    let mut sent = replay.last().map(|e| e.id).or(after).unwrap_or(0);
+    // More than one page missed: send this page and end; the client
+    // reconnects from its last id for the next.
+    let truncated = replay.len() >= MAX_REPLAY as usize;
+    let replayed: HashSet<i64> = replay.iter().map(|e| e.id).collect();
+    // The credential's lifetime bounds the stream's: a revoked or leaked
+    // ticket does not listen forever. Clients reconnect with a fresh one.
+    let lifetime = Duration::from_secs(
+        expires.saturating_sub(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+        ),
+    );
     let state = state.clone();
     let stream = async_stream::stream! {
-        yield Ok::<Event, std::convert::Infallible>(Event::default().retry(Duration::from_secs(2)).comment("runway events"));
+        let mut hello = Event::default().retry(Duration::from_secs(2)).comment("runway events");
+        if after.is_none() {
+            hello = hello.id(start.to_string());
+        }
+        yield Ok::<Event, std::convert::Infallible>(hello);
         for e in &replay {
             yield Ok(to_event(e));
         }
+        if truncated {
+            return;
+        }
+        let deadline = tokio::time::Instant::now() + lifetime;
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         loop {
             tokio::select! {
                 received = live.recv() => match received {
+                    // Every id reaches the broadcast once; ids may arrive out
+                    // of order (several writers), so only the replay and what
+                    // the client had before reconnecting are skipped.
                     Ok(e) => {
-                        if e.user_id == user && e.id > sent {
-                            sent = e.id;
+                        if e.user_id == user && e.id > start && !replayed.contains(&e.id) {
                             yield Ok(to_event(&e));
                         }
                     }
@@ -170,6 +201,7 @@ pub async fn stream(
                     // Last-Event-ID and replays from the log.
                     Err(RecvError::Lagged(_)) | Err(RecvError::Closed) => break,
                 },
+                _ = tokio::time::sleep_until(deadline) => break,
                 _ = tick.tick() => {
                     if state.is_shutting_down() {
                         break;
