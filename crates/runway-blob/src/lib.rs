@@ -116,6 +116,15 @@ pub fn validate_prefix(prefix: &str) -> Result<(), BlobError> {
     validate_key(prefix.trim_end_matches('/'))
 }
 
+/// The bucket and key prefix of `s3://bucket/optional/prefix`, the prefix
+/// as the S3 store uses it (empty, or ending in `/`). `None` for other URLs
+/// or a missing bucket.
+pub fn s3_location(url: &str) -> Option<(String, String)> {
+    let rest = url.strip_prefix("s3://")?;
+    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    (!bucket.is_empty()).then(|| (bucket.to_string(), s3::normalize_prefix(prefix)))
+}
+
 /// Open the store named by a storage URL: `file:///abs/dir`, `file://rel/dir`
 /// or `s3://bucket/optional/prefix`. `local_signing_key` and
 /// `local_public_url` serve the local store's presigned URLs.
@@ -131,12 +140,10 @@ pub async fn open(
             local_public_url,
         )?));
     }
-    if let Some(rest) = url.strip_prefix("s3://") {
-        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-        if bucket.is_empty() {
-            return Err(BlobError::Config("s3:// URL without a bucket".into()));
-        }
-        return Ok(Arc::new(S3BlobStore::from_env(bucket, prefix).await?));
+    if url.starts_with("s3://") {
+        let (bucket, prefix) = s3_location(url)
+            .ok_or_else(|| BlobError::Config("s3:// URL without a bucket".into()))?;
+        return Ok(Arc::new(S3BlobStore::from_env(&bucket, &prefix).await?));
     }
     Err(BlobError::Config(
         "storage URL must be file://DIR or s3://BUCKET[/PREFIX]".into(),

@@ -42,6 +42,16 @@ where
     ))
 }
 
+/// A key prefix as stored: empty, or without leading `/` and ending in one.
+pub(crate) fn normalize_prefix(prefix: &str) -> String {
+    let prefix = prefix.trim_matches('/');
+    if prefix.is_empty() {
+        String::new()
+    } else {
+        format!("{prefix}/")
+    }
+}
+
 impl S3BlobStore {
     /// Build a client from the default AWS configuration chain.
     pub async fn from_env(bucket: &str, prefix: &str) -> Result<Self, BlobError> {
@@ -55,15 +65,10 @@ impl S3BlobStore {
     }
 
     pub fn new(client: Client, bucket: &str, prefix: &str) -> Self {
-        let prefix = prefix.trim_matches('/');
         S3BlobStore {
             client,
             bucket: bucket.to_string(),
-            prefix: if prefix.is_empty() {
-                String::new()
-            } else {
-                format!("{prefix}/")
-            },
+            prefix: normalize_prefix(prefix),
         }
     }
 

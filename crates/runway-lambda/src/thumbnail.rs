@@ -98,24 +98,6 @@ impl std::fmt::Display for Transient {
 
 impl std::error::Error for Transient {}
 
-/// `s3://bucket/prefix` -> (`bucket`, `prefix/`), as `runway_blob` reads it.
-pub fn parse_storage_url(url: &str) -> anyhow::Result<(String, String)> {
-    let rest = url
-        .strip_prefix("s3://")
-        .ok_or_else(|| anyhow::anyhow!("RUNWAY_STORAGE_URL must be s3://BUCKET[/PREFIX]"))?;
-    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-    if bucket.is_empty() {
-        anyhow::bail!("RUNWAY_STORAGE_URL has no bucket");
-    }
-    let prefix = prefix.trim_matches('/');
-    let prefix = if prefix.is_empty() {
-        String::new()
-    } else {
-        format!("{prefix}/")
-    };
-    Ok((bucket.to_string(), prefix))
-}
-
 impl Thumbnailer {
     /// Configured from runway's own configuration variables:
     /// `RUNWAY_STORAGE_URL` (s3://), `RUNWAY_MEDIA__RESULTS_QUEUE_URL` and
@@ -126,7 +108,8 @@ impl Thumbnailer {
             tracing::warn!("{warning}");
         }
         let config = loaded.config;
-        let (bucket, prefix) = parse_storage_url(&config.storage_url)?;
+        let (bucket, prefix) = runway_blob::s3_location(&config.storage_url)
+            .ok_or_else(|| anyhow::anyhow!("RUNWAY_STORAGE_URL must be s3://BUCKET[/PREFIX]"))?;
         if config.media.results_queue_url.is_empty() {
             anyhow::bail!("RUNWAY_MEDIA__RESULTS_QUEUE_URL is not set");
         }

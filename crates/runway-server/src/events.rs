@@ -169,19 +169,10 @@ impl Events {
     }
 }
 
-/// `media.processing`: a record still processing now has its placeholder
-/// and size (variants follow).
-pub async fn media_processing(state: &crate::state::AppState, media_id: uuid::Uuid) {
-    media_event(state, media_id).await
-}
-
-/// `media.ready` / `media.failed` for a record that just became final, with
-/// the record as `GET /v1/media/{id}` shows it.
-pub async fn media_finished(state: &crate::state::AppState, media_id: uuid::Uuid) {
-    media_event(state, media_id).await
-}
-
-async fn media_event(state: &crate::state::AppState, media_id: uuid::Uuid) {
+/// The media event for a record's current state: `media.processing` (its
+/// placeholder and size are known, variants follow), `media.ready` or
+/// `media.failed`, with the record as `GET /v1/media/{id}` shows it.
+pub async fn media_changed(state: &crate::state::AppState, media_id: uuid::Uuid) {
     let m = match state.db.media_by_id(media_id).await {
         Ok(Some(m)) => m,
         Ok(None) => return,

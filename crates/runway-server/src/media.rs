@@ -32,6 +32,16 @@ pub const ACCEPTED_TYPES: [&str; 6] = [
     "image/heif",
 ];
 
+/// The staged upload of a media record.
+pub fn upload_of(m: &Media) -> Upload {
+    Upload {
+        key: m.upload_key.clone(),
+        user_id: m.user_id,
+        media_id: m.id,
+        visibility: m.visibility,
+    }
+}
+
 /// Where a new upload of `media` is staged.
 pub fn upload_key(user: UserId, visibility: Visibility, media: Uuid) -> String {
     Upload::new(user, visibility, media).key
@@ -90,7 +100,7 @@ pub async fn process_here(
                     )
                     .await
                 {
-                    Ok(true) => crate::events::media_processing(&state, id).await,
+                    Ok(true) => crate::events::media_changed(&state, id).await,
                     Ok(false) => {}
                     Err(e) => tracing::warn!(error = %e, "recording the placeholder failed"),
                 }
@@ -158,18 +168,10 @@ pub async fn record(state: &AppState, report: &Report) -> anyhow::Result<Recorde
             tracing::warn!(media_id = %report.media_id, "ignoring a thumbnail report for unknown media with foreign keys");
             return Ok(Recorded::Mismatch);
         }
-        for f in report.files() {
-            state.blobs.delete(&f.key).await?;
-        }
-        state.blobs.delete(&report.upload_key).await?;
+        remove_written(state, report).await?;
         return Ok(Recorded::Gone);
     };
-    let upload = Upload {
-        key: m.upload_key.clone(),
-        user_id: m.user_id,
-        media_id: m.id,
-        visibility: m.visibility,
-    };
+    let upload = upload_of(&m);
     if m.user_id != report.user_id
         || m.upload_key != report.upload_key
         || !report.files_belong_to(&upload)
@@ -210,10 +212,7 @@ pub async fn record(state: &AppState, report: &Report) -> anyhow::Result<Recorde
                 .await?;
             if !done && state.db.media_by_id(m.id).await?.is_none() {
                 // Deleted between the two reads: remove what this run wrote.
-                for f in report.files() {
-                    state.blobs.delete(&f.key).await?;
-                }
-                state.blobs.delete(&m.upload_key).await?;
+                remove_written(state, report).await?;
                 return Ok(Recorded::Gone);
             }
             if done {
@@ -235,9 +234,18 @@ pub async fn record(state: &AppState, report: &Report) -> anyhow::Result<Recorde
     };
     state.blobs.delete(&m.upload_key).await?;
     if matches!(recorded, Recorded::Ready | Recorded::Failed) {
-        crate::events::media_finished(state, m.id).await;
+        crate::events::media_changed(state, m.id).await;
     }
     Ok(recorded)
+}
+
+/// Remove what a run wrote, and its upload (its media is gone).
+async fn remove_written(state: &AppState, report: &Report) -> anyhow::Result<()> {
+    for f in report.files() {
+        state.blobs.delete(&f.key).await?;
+    }
+    state.blobs.delete(&report.upload_key).await?;
+    Ok(())
 }
 
 /// A late or duplicate report may name files the final record does not

@@ -102,15 +102,7 @@ impl FromRequestParts<AppState> for CurrentUser {
 
 /// The user id in a valid bearer token, without a database lookup.
 pub fn bearer_user(parts: &Parts, state: &AppState) -> Result<UserId, ApiError> {
-    bearer_user_in(&parts.headers, state)
-}
-
-/// [`bearer_user`] from the headers alone.
-pub fn bearer_user_in(
-    headers: &axum::http::HeaderMap,
-    state: &AppState,
-) -> Result<UserId, ApiError> {
-    bearer_user_until(headers, state).map(|(user, _)| user)
+    bearer_user_until(&parts.headers, state).map(|(user, _)| user)
 }
 
 /// The user of a valid bearer token and the token's expiry (Unix s).

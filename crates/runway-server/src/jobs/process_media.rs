@@ -1,7 +1,6 @@
 use async_trait::async_trait;
 use runway_jobs::{Job, JobError};
 use runway_store::media::MediaStatus;
-use runway_thumbnail::Upload;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -51,12 +50,7 @@ impl Job for ProcessMedia {
             MediaStatus::AwaitingUpload => return Ok(()),
         }
         tracing::info!("processing media");
-        let upload = Upload {
-            key: m.upload_key.clone(),
-            user_id: m.user_id,
-            media_id: m.id,
-            visibility: m.visibility,
-        };
+        let upload = media::upload_of(&m);
         let started = std::time::Instant::now();
         let report = media::process_here(ctx, &upload).await?;
         let recorded = media::record(ctx, &report).await?;
